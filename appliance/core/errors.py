@@ -1,0 +1,98 @@
+"""One error hierarchy for the whole tool.
+
+Every failure a user can cause carries a one-line message, a hint saying what to
+do about it, and the process exit code its class maps to.  Messages never carry
+secret material: callers pass key ids and file names, never key bytes.
+"""
+
+from __future__ import annotations
+
+
+class AirgapError(Exception):
+    """Base of every error the CLIs turn into a clean message and exit code."""
+
+    exit_code = 1
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AirgapError):
+    """The command line itself is wrong (missing file, bad option value)."""
+
+    exit_code = 2
+    hint = "Run the command with --help to see its options."
+
+
+class InputFormatError(AirgapError):
+    """Bytes we were handed do not parse: bad JSON, bad tarball, bad bundle framing."""
+
+    exit_code = 3
+    hint = "The file is damaged or is not what it claims to be; get a fresh copy."
+
+
+class KeyFormatError(InputFormatError):
+    """A key file or key value is malformed or of an unsupported type."""
+
+    hint = "Key files must be fioctl JSON with keytype ED25519 or RSA (>= 2048 bits)."
+
+
+class MetadataError(InputFormatError):
+    """TUF metadata is structurally invalid (missing fields, bad threshold, ...)."""
+
+    hint = "The metadata does not follow the Foundries TUF format; do not use it."
+
+
+class VerificationError(AirgapError):
+    """Signatures, thresholds or versions do not check out."""
+
+    exit_code = 4
+    hint = "Do not proceed: the metadata is not trusted. Compare with the server and investigate."
+
+
+class TarballError(AirgapError):
+    """The offline keys tarball is unsafe or inconsistent."""
+
+    exit_code = 5
+    hint = "Use the original offline keys tarball (offline-creds.tgz) from the safe."
+
+
+class KeyMissingError(TarballError):
+    """The tarball does not hold a private key the operation needs."""
+
+    hint = "The tarball must hold the private key of the currently active role key."
+
+
+class DurabilityError(AirgapError):
+    """Writing or re-reading a file that holds key material failed."""
+
+    exit_code = 6
+    hint = "Check the target disk (space, permissions); nothing was replaced."
+
+
+class BundleError(AirgapError):
+    """A request or response bundle is refused (signature, binding, replay)."""
+
+    exit_code = 7
+    hint = "Only use bundles produced by your paired station for this ceremony."
+
+
+class RemoteError(AirgapError):
+    """The factory server answered with an error or could not be reached."""
+
+    exit_code = 8
+    hint = "Check the server URL, the token and the factory name; the operation can be retried."
+
+
+class AbortedByOperator(AirgapError):
+    """The operator declined a confirmation."""
+
+    exit_code = 9
+    hint = "Nothing was changed."

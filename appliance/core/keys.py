@@ -1,0 +1,379 @@
+"""Foundries TUF keys: public keys, key ids, key files and the Signer seam.
+
+Facts this module encodes (see bundle-spec.md, "Foundries format"):
+- keytype is ``ED25519`` or ``RSA`` (compared case-insensitively, as aktualizr does).
+- ED25519 ``keyval.public`` is the 32-byte key in hex; RSA is a PEM ``PUBLIC KEY``
+  (SubjectPublicKeyInfo), which is the only form aktualizr's PEM_read_bio_RSA_PUBKEY reads.
+- key id = lowercase hex sha256 of the public key's DER SubjectPublicKeyInfo, the rule
+  of ota-tuf that fioctl follows (not the TUF-spec canonical-JSON rule).
+- signature ``method`` is ``ed25519`` or ``rsassa-pss-sha256`` (aktualizr also accepts
+  ``rsassa-pss``); RSA-PSS uses SHA-256, MGF1-SHA-256 and a 32-byte salt when fioctl
+  signs, while devices recover the salt length when verifying.
+- key files (``tufrepo/keys/*.pub|*.sec``) are compact JSON
+  ``{"keytype":..,"keyval":{"public":..}}`` / ``{"keytype":..,"keyval":{"private":..}}``;
+  an ED25519 private value is the hex 32-byte seed (64 hex digits, current fioctl) or
+  seed+public (128 hex digits, fioctl before late 2022); RSA is PEM ``RSA PRIVATE KEY`` (PKCS#1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import nacl.exceptions
+import nacl.signing
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .errors import InputFormatError, KeyFormatError
+from .strictjson import JsonObject, dumps_compact, loads_object
+
+ED25519 = "ED25519"
+RSA = "RSA"
+KEYTYPES = (ED25519, RSA)
+SIGNING_METHOD = {ED25519: "ed25519", RSA: "rsassa-pss-sha256"}
+ACCEPTED_METHODS = {ED25519: frozenset({"ed25519"}), RSA: frozenset({"rsassa-pss-sha256", "rsassa-pss"})}
+RSA_MIN_BITS = 2048
+RSA_DEFAULT_BITS = 4096
+RSA_PSS_SIGN_SALT = 32
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+def normalize_keytype(value: object) -> str:
+    if not isinstance(value, str) or value.upper() not in KEYTYPES:
+        raise KeyFormatError(f"unsupported keytype {value!r}; expected ED25519 or RSA")
+    return value.upper()
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _strict_hex(value: str) -> bytes | None:
+    """Decode hex exactly as Go's hex.DecodeString and boost::unhex accept it: no whitespace."""
+    if len(value) % 2 or not set(value) <= _HEX:
+        return None
+    return bytes.fromhex(value)
+
+
+def _rsa_public_from_pem(pem: str) -> rsa.RSAPublicKey:
+    if "-----BEGIN PUBLIC KEY-----" not in pem:
+        raise KeyFormatError("RSA public key must be a PEM 'PUBLIC KEY' (SubjectPublicKeyInfo)")
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode("ascii") + b"\n")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise KeyFormatError(f"RSA public key PEM does not parse: {exc}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyFormatError("PEM public key is not an RSA key")
+    if key.key_size < RSA_MIN_BITS:
+        raise KeyFormatError(f"RSA key has {key.key_size} bits; at least {RSA_MIN_BITS} are required")
+    return key
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A public key as it appears in root.json (``keytype`` and ``keyval.public`` kept verbatim)."""
+
+    keytype: str
+    public: str
+    spki_der: bytes = field(repr=False, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    keyval_extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def kind(self) -> str:
+        """ED25519 or RSA, whatever case the metadata used."""
+        return self.keytype.upper()
+
+    @property
+    def keyid(self) -> str:
+        return hashlib.sha256(self.spki_der).hexdigest()
+
+    @property
+    def bits(self) -> int:
+        if self.kind == ED25519:
+            return 256
+        key = serialization.load_der_public_key(self.spki_der)
+        assert isinstance(key, rsa.RSAPublicKey)
+        return key.key_size
+
+    def same_key(self, other: PublicKey) -> bool:
+        return self.spki_der == other.spki_der
+
+    @classmethod
+    def from_parts(cls, keytype: object, public: object) -> PublicKey:
+        kind = normalize_keytype(keytype)
+        if not isinstance(public, str):
+            raise KeyFormatError("keyval.public must be a string")
+        assert isinstance(keytype, str)
+        if kind == ED25519:
+            raw = _strict_hex(public)
+            if raw is None or len(raw) != 32:
+                raise KeyFormatError("ED25519 public key must be 64 hex digits")
+            return cls(keytype, public, _ED25519_SPKI_PREFIX + raw)
+        key = _rsa_public_from_pem(public)
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(keytype, public, der)
+
+    @classmethod
+    def from_dict(cls, data: object) -> PublicKey:
+        if not isinstance(data, Mapping):
+            raise KeyFormatError("key must be a JSON object")
+        keyval = data.get("keyval")
+        if not isinstance(keyval, Mapping) or "public" not in keyval:
+            raise KeyFormatError("key has no keyval.public")
+        if "private" in keyval:
+            raise KeyFormatError("a public key entry carries private key material")
+        base = cls.from_parts(data.get("keytype"), keyval["public"])
+        extra = {k: v for k, v in data.items() if k not in ("keytype", "keyval")}
+        keyval_extra = {k: v for k, v in keyval.items() if k != "public"}
+        return cls(base.keytype, base.public, base.spki_der, extra, keyval_extra)
+
+    def to_dict(self) -> JsonObject:
+        out: JsonObject = dict(self.extra)
+        out["keytype"] = self.keytype
+        out["keyval"] = {**self.keyval_extra, "public": self.public}
+        return out
+
+    def raw_ed25519(self) -> bytes:
+        return self.spki_der[len(_ED25519_SPKI_PREFIX) :]
+
+    def verify(self, method: str, signature: bytes, payload: bytes) -> bool:
+        """True when ``signature`` by this key over ``payload`` is valid under ``method``."""
+        if method.lower() not in ACCEPTED_METHODS[self.kind]:
+            return False
+        if self.kind == ED25519:
+            try:
+                nacl.signing.VerifyKey(self.raw_ed25519()).verify(payload, signature)
+            except (nacl.exceptions.BadSignatureError, ValueError):
+                return False
+            return True
+        key = serialization.load_der_public_key(self.spki_der)
+        assert isinstance(key, rsa.RSAPublicKey)
+        try:
+            key.verify(
+                signature,
+                payload,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
+                hashes.SHA256(),
+            )
+        except InvalidSignature:
+            return False
+        return True
+
+
+def public_key_file(key: PublicKey) -> bytes:
+    """The ``.pub`` file bytes fioctl writes (Go json.Marshal of its AtsKey)."""
+    return dumps_compact({"keytype": key.kind, "keyval": {"public": key.public}})
+
+
+def parse_public_key_file(data: bytes, *, what: str = "public key file") -> PublicKey:
+    try:
+        obj = loads_object(data, max_bytes=MAX_KEY_FILE_BYTES, what=what)
+    except InputFormatError as exc:
+        raise KeyFormatError(exc.message) from None
+    try:
+        return PublicKey.from_dict(obj)
+    except KeyFormatError as exc:
+        raise KeyFormatError(f"{what}: {exc.message}") from None
+
+
+@dataclass(frozen=True)
+class SignatureEntry:
+    """One element of a ``signatures`` list; ``sig`` holds the decoded bytes."""
+
+    keyid: str
+    method: str
+    sig: bytes = field(repr=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: object) -> SignatureEntry:
+        from .errors import MetadataError
+
+        if not isinstance(data, Mapping):
+            raise MetadataError("signature entry must be an object")
+        keyid, method, sig = data.get("keyid"), data.get("method"), data.get("sig")
+        if not isinstance(keyid, str) or not isinstance(method, str) or not isinstance(sig, str):
+            raise MetadataError("signature entry needs string keyid, method and sig")
+        try:
+            raw = base64.b64decode(sig, validate=True)
+        except (binascii.Error, ValueError):
+            raise MetadataError(f"signature by {keyid[:16]} is not valid base64") from None
+        extra = {k: v for k, v in data.items() if k not in ("keyid", "method", "sig")}
+        return cls(keyid, method, raw, extra)
+
+    def to_dict(self) -> JsonObject:
+        out: JsonObject = dict(self.extra)
+        out.update({"keyid": self.keyid, "method": self.method, "sig": base64.b64encode(self.sig).decode()})
+        return out
+
+
+class Signer(Protocol):
+    """Anything that can produce a Foundries signature (a key in memory, later an HSM)."""
+
+    @property
+    def public_key(self) -> PublicKey: ...
+
+    def sign(self, payload: bytes) -> SignatureEntry: ...
+
+
+class PrivateKey:
+    """A private key loaded from a ``.sec`` file or freshly generated.  Never printed."""
+
+    __slots__ = ("_ed", "_rsa", "public_key")
+
+    def __init__(
+        self,
+        public_key: PublicKey,
+        *,
+        ed: nacl.signing.SigningKey | None = None,
+        rsa_key: rsa.RSAPrivateKey | None = None,
+    ) -> None:
+        self.public_key = public_key
+        self._ed = ed
+        self._rsa = rsa_key
+
+    def __repr__(self) -> str:
+        return f"PrivateKey({self.public_key.kind}, keyid={self.public_key.keyid[:16]}…)"
+
+    @property
+    def keyid(self) -> str:
+        return self.public_key.keyid
+
+    @property
+    def kind(self) -> str:
+        return self.public_key.kind
+
+    def sign(self, payload: bytes, *, keyid: str | None = None) -> SignatureEntry:
+        if self._ed is not None:
+            sig = self._ed.sign(payload).signature
+        else:
+            assert self._rsa is not None
+            sig = self._rsa.sign(
+                payload,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=RSA_PSS_SIGN_SALT),
+                hashes.SHA256(),
+            )
+        return SignatureEntry(keyid or self.keyid, SIGNING_METHOD[self.kind], sig)
+
+    def private_value(self) -> str:
+        """The ``keyval.private`` string as current fioctl writes it.  Secret."""
+        if self._ed is not None:
+            return bytes(self._ed).hex()
+        assert self._rsa is not None
+        return self._rsa.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
+    def secret_bytes(self) -> bytes:
+        """Compact binary form of the secret for paper backups: seed or PKCS#1 DER.  Secret."""
+        if self._ed is not None:
+            return bytes(self._ed)
+        assert self._rsa is not None
+        return self._rsa.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_ed25519_seed(cls, seed: bytes) -> PrivateKey:
+        if len(seed) != 32:
+            raise KeyFormatError("ED25519 seed must be 32 bytes")
+        sk = nacl.signing.SigningKey(seed)
+        pub = PublicKey.from_parts(ED25519, bytes(sk.verify_key).hex())
+        return cls(pub, ed=sk)
+
+    @classmethod
+    def from_rsa(cls, key: rsa.RSAPrivateKey) -> PrivateKey:
+        if key.key_size < RSA_MIN_BITS:
+            raise KeyFormatError(f"RSA key has {key.key_size} bits; at least {RSA_MIN_BITS} are required")
+        pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(PublicKey.from_parts(RSA, pem.decode("ascii")), rsa_key=key)
+
+    @classmethod
+    def from_secret_bytes(cls, keytype: str, secret: bytes) -> PrivateKey:
+        kind = normalize_keytype(keytype)
+        if kind == ED25519:
+            return cls.from_ed25519_seed(secret)
+        try:
+            key = serialization.load_der_private_key(secret, password=None)
+        except ValueError:
+            raise KeyFormatError("RSA secret is not a PKCS#1 DER private key") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyFormatError("secret is not an RSA private key")
+        return cls.from_rsa(key)
+
+    @classmethod
+    def from_parts(cls, keytype: object, private: object) -> PrivateKey:
+        kind = normalize_keytype(keytype)
+        if not isinstance(private, str):
+            raise KeyFormatError("keyval.private must be a string")
+        if kind == ED25519:
+            raw = _strict_hex(private)
+            if raw is None or len(raw) not in (32, 64):
+                raise KeyFormatError("ED25519 private key must be 64 or 128 hex digits")
+            key = cls.from_ed25519_seed(raw[:32])
+            if len(raw) == 64 and raw[32:] != key.public_key.raw_ed25519():
+                raise KeyFormatError("ED25519 private key's public half does not match its seed")
+            return key
+        if "-----BEGIN RSA PRIVATE KEY-----" not in private and "-----BEGIN PRIVATE KEY-----" not in private:
+            raise KeyFormatError("RSA private key must be PEM (RSA PRIVATE KEY)")
+        try:
+            loaded = serialization.load_pem_private_key(private.strip().encode("ascii") + b"\n", password=None)
+        except (ValueError, TypeError, UnicodeEncodeError):
+            raise KeyFormatError("RSA private key PEM does not parse") from None
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise KeyFormatError("PEM private key is not an RSA key")
+        return cls.from_rsa(loaded)
+
+
+def secret_key_file(key: PrivateKey) -> bytes:
+    """The ``.sec`` file bytes fioctl writes.  Secret."""
+    return dumps_compact({"keytype": key.kind, "keyval": {"private": key.private_value()}})
+
+
+def parse_secret_key_file(data: bytes, *, what: str = "secret key file") -> PrivateKey:
+    try:
+        obj = loads_object(data, max_bytes=MAX_KEY_FILE_BYTES, what=what)
+    except InputFormatError as exc:
+        raise KeyFormatError(exc.message) from None
+    keyval = obj.get("keyval")
+    if not isinstance(keyval, Mapping) or "private" not in keyval:
+        raise KeyFormatError(f"{what} has no keyval.private")
+    try:
+        return PrivateKey.from_parts(obj.get("keytype"), keyval["private"])
+    except KeyFormatError as exc:
+        raise KeyFormatError(f"{what}: {exc.message}") from None
+
+
+RandomBytes = Callable[[int], bytes]
+
+
+def generate_key(keytype: str, random_bytes: RandomBytes, *, rsa_bits: int = RSA_DEFAULT_BITS) -> PrivateKey:
+    """Make a new key.  ED25519 draws its seed from ``random_bytes``; RSA key generation
+    happens inside pyca/cryptography, which draws from the OS CSPRNG itself."""
+    kind = normalize_keytype(keytype)
+    if kind == ED25519:
+        return PrivateKey.from_ed25519_seed(random_bytes(32))
+    if rsa_bits < RSA_MIN_BITS:
+        raise KeyFormatError(f"RSA keys need at least {RSA_MIN_BITS} bits")
+    return PrivateKey.from_rsa(rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits))
+
+
+def cross_check_ed25519(key: PublicKey, payload: bytes, signature: bytes) -> bool:
+    """Verify with pyca/cryptography instead of PyNaCl (used to cross-check implementations)."""
+    try:
+        c_ed25519.Ed25519PublicKey.from_public_bytes(key.raw_ed25519()).verify(signature, payload)
+    except InvalidSignature:
+        return False
+    return True

@@ -1,0 +1,228 @@
+"""The offline keys tarball (``offline-creds.tgz``), parsed and built in memory.
+
+Hostile-input rules: the archive is never extracted; only regular files with
+expected names are accepted; member count, member size, total size and the
+compressed input are capped (which also stops gzip bombs); symlinks, hardlinks,
+devices, FIFOs, absolute paths, ``..`` and duplicate names are refused; every
+``.sec`` must have a ``.pub`` holding the same key.
+
+Layout (fioctl): ``tufrepo/keys/<name>.pub|.sec`` (key files, names such as
+``first-root``, ``fioctl-root-<keyid>``, ``fioctl-targets-<keyid>``), ``tufrepo/roles/*.json``
+and ``tufrepo/roles/unsigned/*.json`` (garage-sign working copies), plus a few
+garage-sign credential files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import tarfile
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .errors import KeyFormatError, KeyMissingError, TarballError
+from .keys import PrivateKey, PublicKey, parse_public_key_file, parse_secret_key_file, public_key_file, secret_key_file
+from .metadata import RootMeta
+
+MAX_COMPRESSED_BYTES = 16 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 32 * 1024 * 1024
+MAX_MEMBERS = 256
+MAX_MEMBER_BYTES = 2 * 1024 * 1024
+
+KEYS_DIR = "tufrepo/keys/"
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_ALLOWED_FILES = (
+    re.compile(rf"^tufrepo/keys/{_NAME}\.(pub|sec)$"),
+    re.compile(rf"^tufrepo/roles/(unsigned/)?{_NAME}\.json$"),
+    re.compile(r"^tufrepo/(config\.json|targets\.json)$"),
+    re.compile(
+        r"^(treehub\.json|tufrepo\.url|auth\.json|root\.json|targets\.pub|targets\.sec|server\.pem|api_gateway\.url)$"
+    ),
+)
+_ALLOWED_DIRS = frozenset({"tufrepo/", "tufrepo/keys/", "tufrepo/roles/", "tufrepo/roles/unsigned/"})
+
+
+def _check_name(raw: str) -> str:
+    name = raw[2:] if raw.startswith("./") else raw
+    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
+        raise TarballError(f"member {raw!r} has an unsafe path")
+    parts = name.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise TarballError(f"member {raw!r} has an unsafe path")
+    return name
+
+
+def _gunzip(data: bytes) -> bytes:
+    if len(data) > MAX_COMPRESSED_BYTES:
+        raise TarballError(f"tarball is {len(data)} bytes, more than {MAX_COMPRESSED_BYTES} allowed")
+    if data[:2] != b"\x1f\x8b":
+        raise TarballError("not a gzip-compressed tarball")
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(MAX_UNCOMPRESSED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise TarballError(f"gzip stream is damaged: {exc}") from None
+    if len(out) > MAX_UNCOMPRESSED_BYTES:
+        raise TarballError(f"tarball expands to more than {MAX_UNCOMPRESSED_BYTES} bytes (gzip bomb?)")
+    return out
+
+
+def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    total = 0
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:")
+    except tarfile.TarError as exc:
+        raise TarballError(f"not a tar archive: {exc}") from None
+    with archive:
+        count = 0
+        while True:
+            try:
+                member = archive.next()
+            except tarfile.TarError as exc:
+                raise TarballError(f"tar archive is damaged: {exc}") from None
+            if member is None:
+                break
+            count += 1
+            if count > MAX_MEMBERS:
+                raise TarballError(f"tarball has more than {MAX_MEMBERS} members")
+            name = _check_name(member.name)
+            if member.isdir():
+                if name.rstrip("/") + "/" not in _ALLOWED_DIRS:
+                    raise TarballError(f"unexpected directory {member.name!r} in tarball")
+                continue
+            if member.issym() or member.islnk():
+                raise TarballError(f"member {member.name!r} is a link; links are refused")
+            if not member.isreg() or member.issparse():
+                raise TarballError(f"member {member.name!r} is not a regular file")
+            if not any(p.match(name) for p in _ALLOWED_FILES):
+                raise TarballError(f"unexpected file {member.name!r} in tarball")
+            if name in files:
+                raise TarballError(f"member {name!r} appears twice")
+            if member.size > MAX_MEMBER_BYTES:
+                raise TarballError(f"member {name!r} is {member.size} bytes, more than {MAX_MEMBER_BYTES}")
+            total += member.size
+            if total > MAX_UNCOMPRESSED_BYTES:
+                raise TarballError("tarball members exceed the size cap")
+            stream = archive.extractfile(member)
+            if stream is None:
+                raise TarballError(f"member {name!r} cannot be read")
+            try:
+                content = stream.read(member.size + 1)
+            except (tarfile.TarError, OSError) as exc:
+                raise TarballError(f"member {name!r} is truncated: {exc}") from None
+            if len(content) != member.size:
+                raise TarballError(f"member {name!r} is truncated")
+            files[name] = content
+    return files
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """A key pair (or lone public key) found under ``tufrepo/keys/``."""
+
+    base: str  # member name without .pub/.sec
+    public: PublicKey
+    private: PrivateKey | None
+
+    @property
+    def keyid(self) -> str:
+        return self.public.keyid
+
+
+@dataclass(frozen=True)
+class KeysArchive:
+    files: Mapping[str, bytes]
+    entries: tuple[KeyEntry, ...]
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes]) -> KeysArchive:
+        entries = []
+        for name in files:
+            if not (name.startswith(KEYS_DIR) and name.endswith(".sec")):
+                continue
+            base = name[: -len(".sec")]
+            if base + ".pub" not in files:
+                raise TarballError(f"{name} has no matching {base}.pub")
+        for name, content in files.items():
+            if not (name.startswith(KEYS_DIR) and name.endswith(".pub")):
+                continue
+            base = name[: -len(".pub")]
+            try:
+                public = parse_public_key_file(content, what=name)
+                private = None
+                if base + ".sec" in files:
+                    private = parse_secret_key_file(files[base + ".sec"], what=base + ".sec")
+            except KeyFormatError as exc:
+                raise TarballError(exc.message, hint=KeyFormatError.hint) from None
+            if private is not None and not private.public_key.same_key(public):
+                raise TarballError(f"{base}.sec does not hold the private half of {base}.pub")
+            entries.append(KeyEntry(base, public, private))
+        return cls(dict(files), tuple(entries))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> KeysArchive:
+        return cls.from_files(_read_members(_gunzip(data)))
+
+    def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
+        """Private keys in the archive for ``role``'s key ids: (keyid, key, member base)."""
+        found = []
+        wanted = meta.role_keys(role)
+        for keyid, public in wanted.items():
+            for entry in self.entries:
+                if entry.private is not None and entry.public.same_key(public):
+                    found.append((keyid, entry.private, entry.base))
+                    break
+        return found
+
+    def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
+        found = self.signers_for(meta, role)
+        threshold = meta.roles[role].threshold
+        if len(found) < threshold:
+            ids = ", ".join(k[:16] for k in meta.roles[role].keyids)
+            raise KeyMissingError(
+                f"the tarball holds {len(found)} of the {threshold} {role} private key(s) needed (role keys: {ids})"
+            )
+        return found
+
+    def has_private_for(self, public: PublicKey) -> bool:
+        return any(e.private is not None and e.public.same_key(public) for e in self.entries)
+
+    def with_key(self, role: str, key: PrivateKey) -> KeysArchive:
+        """Add ``tufrepo/keys/fioctl-<role>-<keyid>.pub|.sec`` as fioctl names them."""
+        base = f"{KEYS_DIR}fioctl-{role}-{key.keyid}"
+        if base + ".sec" in self.files:
+            raise TarballError(f"{base}.sec already exists in the tarball")
+        files = dict(self.files)
+        files[base + ".pub"] = public_key_file(key.public_key)
+        files[base + ".sec"] = secret_key_file(key)
+        return KeysArchive.from_files(files)
+
+    def with_file(self, name: str, content: bytes) -> KeysArchive:
+        if not any(p.match(name) for p in _ALLOWED_FILES):
+            raise TarballError(f"refusing to add unexpected file {name!r}")
+        files = dict(self.files)
+        files[name] = content
+        return KeysArchive.from_files(files)
+
+    def subset(self, names: Iterable[str]) -> KeysArchive:
+        return KeysArchive.from_files({n: self.files[n] for n in names})
+
+    def private_members(self) -> list[str]:
+        return [n for n in self.files if n.endswith(".sec")]
+
+    def to_bytes(self, *, mtime: int) -> bytes:
+        """A deterministic tar.gz: members in stored order, mode 0600, owner root, fixed mtime."""
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w:", format=tarfile.PAX_FORMAT) as archive:
+            for name, content in self.files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                info.mode = 0o600
+                info.mtime = mtime
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                archive.addfile(info, io.BytesIO(content))
+        return gzip.compress(raw.getvalue(), mtime=0)

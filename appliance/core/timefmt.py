@@ -1,0 +1,46 @@
+"""The ``expires`` timestamp format: RFC 3339 UTC with a ``Z`` suffix.
+
+fioctl writes Go ``time.Time`` rounded to whole seconds, which marshals as
+``2025-01-31T12:00:00Z``; servers may add fractional seconds, which we accept
+when reading and never emit.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from .errors import MetadataError
+
+_EXPIRES = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$")
+
+
+def parse_expires(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise MetadataError("expires must be a string")
+    match = _EXPIRES.match(value)
+    if match is None:
+        raise MetadataError(f"expires {value!r} is not of the form YYYY-MM-DDTHH:MM:SSZ")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        raise MetadataError(f"expires {value!r} is not a real date") from None
+
+
+def format_expires(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("expires needs an aware datetime")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add_days(now: datetime, days: int) -> datetime:
+    return now + timedelta(days=days)
+
+
+def add_years(now: datetime, years: int) -> datetime:
+    """Calendar years as Go's AddDate(years, 0, 0): Feb 29 rolls to Mar 1."""
+    try:
+        return now.replace(year=now.year + years)
+    except ValueError:
+        return now.replace(year=now.year + years, month=3, day=1)

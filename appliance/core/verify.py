@@ -1,0 +1,156 @@
+"""Signature threshold checks and root rotation verification, as devices apply them.
+
+aktualizr's rules (src/libaktualizr/uptane/metawithkeys.cc, uptanerepository.cc):
+a signature list may not name a key id twice; an unknown ``method`` rejects the
+whole document; signatures by keys not in the role are skipped; root N+1 must be
+version N+1 and meet the root threshold of root N *and* of itself; only the final
+root's expiry matters.  We add: distinct *public keys* are counted, so one key
+listed under two ids cannot count twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import VerificationError
+from .keys import ACCEPTED_METHODS, PublicKey, SignatureEntry
+from .metadata import Envelope, RoleKeys, Root
+
+_ALL_METHODS = frozenset().union(*ACCEPTED_METHODS.values())
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    role: str
+    threshold: int
+    signed_by: tuple[str, ...]  # key ids whose signature verified, one per distinct public key
+    bad: tuple[str, ...]  # key ids of the role whose signature did not verify
+    ignored: tuple[str, ...]  # signatures by keys that are not in the role
+
+    @property
+    def count(self) -> int:
+        return len(self.signed_by)
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.threshold
+
+    def describe(self) -> str:
+        return f"{self.role}: {self.count} of {self.threshold} required signature(s)"
+
+
+def check_threshold(
+    payload: bytes,
+    signatures: Sequence[SignatureEntry],
+    keys: Mapping[str, PublicKey],
+    role: RoleKeys,
+    role_name: str,
+) -> ThresholdResult:
+    """Count valid signatures over ``payload`` by distinct keys of ``role``.
+
+    Raises VerificationError for what makes a device reject the document outright:
+    a repeated key id or an unsupported signature method.
+    """
+    seen_ids: set[str] = set()
+    for sig in signatures:
+        if sig.keyid in seen_ids:
+            raise VerificationError(f"{role_name}: key id {sig.keyid[:16]} signs twice")
+        seen_ids.add(sig.keyid)
+        if sig.method.lower() not in _ALL_METHODS:
+            raise VerificationError(f"{role_name}: unsupported signature method {sig.method!r}")
+    counted: dict[bytes, str] = {}
+    bad: list[str] = []
+    ignored: list[str] = []
+    for sig in signatures:
+        key = keys.get(sig.keyid)
+        if key is None or sig.keyid not in role.keyids:
+            ignored.append(sig.keyid)
+            continue
+        if key.verify(sig.method, sig.sig, payload):
+            counted.setdefault(key.spki_der, sig.keyid)
+        else:
+            bad.append(sig.keyid)
+    return ThresholdResult(role_name, role.threshold, tuple(counted.values()), tuple(bad), tuple(ignored))
+
+
+def check_role(envelope: Envelope, root: Root, role_name: str) -> ThresholdResult:
+    """Check ``envelope`` (any role's metadata) against ``root``'s definition of that role."""
+    if role_name not in root.meta.roles:
+        raise VerificationError(f"root has no role {role_name!r}")
+    return check_threshold(
+        envelope.signed_bytes(), envelope.signatures, root.meta.keys, root.meta.roles[role_name], role_name
+    )
+
+
+@dataclass(frozen=True)
+class RootUpdateResult:
+    from_version: int
+    to_version: int
+    by_trusted: ThresholdResult  # new root signed by the trusted root's root keys
+    by_itself: ThresholdResult  # new root signed by its own root keys
+    expired: bool
+
+    @property
+    def version_ok(self) -> bool:
+        return self.to_version == self.from_version + 1
+
+    @property
+    def ok(self) -> bool:
+        return self.version_ok and self.by_trusted.met and self.by_itself.met and not self.expired
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.version_ok:
+            out.append(f"version {self.to_version} does not follow trusted version {self.from_version}")
+        if not self.by_trusted.met:
+            out.append(f"signed by {self.by_trusted.count} of {self.by_trusted.threshold} required old root key(s)")
+        if not self.by_itself.met:
+            out.append(f"signed by {self.by_itself.count} of {self.by_itself.threshold} required new root key(s)")
+        if self.expired:
+            out.append("has expired")
+        return out
+
+
+def check_root_update(trusted: Root, new: Root, now: datetime | None) -> RootUpdateResult:
+    """Evaluate ``new`` as the successor of ``trusted``; expiry is checked only when ``now`` is given."""
+    payload = new.signed_bytes()
+    by_trusted = check_threshold(
+        payload, new.signatures, trusted.meta.keys, trusted.meta.roles["root"], "root (trusted keys)"
+    )
+    by_itself = check_threshold(payload, new.signatures, new.meta.keys, new.meta.roles["root"], "root (new keys)")
+    expired = now is not None and new.meta.expires_at <= now
+    return RootUpdateResult(trusted.version, new.version, by_trusted, by_itself, expired)
+
+
+def verify_root_update(trusted: Root, new: Root, now: datetime | None) -> RootUpdateResult:
+    result = check_root_update(trusted, new, now)
+    if not result.ok:
+        raise VerificationError(
+            f"root v{new.version} is not a valid successor of v{trusted.version}: " + "; ".join(result.problems())
+        )
+    return result
+
+
+def verify_root_chain(trusted: Root, chain: Sequence[Root], now: datetime) -> Root:
+    """Walk ``chain`` (versions trusted+1, +2, ...) as a device does; return the last root.
+
+    Intermediate roots may have expired; the final one may not.
+    """
+    current = trusted
+    for index, new in enumerate(chain):
+        last = index == len(chain) - 1
+        verify_root_update(current, new, now if last else None)
+        current = new
+    if not chain and trusted.meta.expires_at <= now:
+        raise VerificationError(f"root v{trusted.version} has expired")
+    return current
+
+
+def verify_self_signed(root: Root) -> ThresholdResult:
+    """A root must meet its own root threshold (how version 1 is checked on first use)."""
+    result = check_threshold(root.signed_bytes(), root.signatures, root.meta.keys, root.meta.roles["root"], "root")
+    if not result.met:
+        raise VerificationError(f"root v{root.version} is not signed by its own root keys: {result.describe()}")
+    return result

@@ -1,0 +1,1 @@
+"""Imperative shell: each module owns exactly one effect."""

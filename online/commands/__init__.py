@@ -1,0 +1,14 @@
+"""Command groups of ``tuf-online``; each module exposes ``register(app)``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+MODULES: tuple[str, ...] = ()
+
+
+def register_all(app: typer.Typer) -> None:
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(app)
