@@ -7,7 +7,11 @@ import importlib
 import typer
 
 # Module names under appliance.commands; each defines register(app: typer.Typer) -> None.
-MODULES = ("inspect",)
+MODULES = (
+    "inspect",
+    "identity",
+    "rotate_root",
+)
 
 
 def register_all(app: typer.Typer) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import nacl.exceptions
 import nacl.signing
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -63,11 +63,18 @@ def _strict_hex(value: str) -> bytes | None:
 
 
 def _rsa_public_from_pem(pem: str) -> rsa.RSAPublicKey:
-    if "-----BEGIN PUBLIC KEY-----" not in pem:
-        raise KeyFormatError("RSA public key must be a PEM 'PUBLIC KEY' (SubjectPublicKeyInfo)")
+    body = pem.strip()
+    # Exactly one block: with several, pyca/cryptography takes the first and OpenSSL on the
+    # device the first "PUBLIC KEY" one, so the two could see different keys.
+    if (
+        not body.startswith("-----BEGIN PUBLIC KEY-----")
+        or not body.endswith("-----END PUBLIC KEY-----")
+        or body.count("-----BEGIN") != 1
+    ):
+        raise KeyFormatError("RSA public key must be a single PEM 'PUBLIC KEY' (SubjectPublicKeyInfo) block")
     try:
-        key = serialization.load_pem_public_key(pem.strip().encode("ascii") + b"\n")
-    except (ValueError, UnicodeEncodeError) as exc:
+        key = serialization.load_pem_public_key(body.encode("ascii") + b"\n")
+    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError(f"RSA public key PEM does not parse: {exc}") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyFormatError("PEM public key is not an RSA key")
@@ -307,7 +314,7 @@ class PrivateKey:
             return cls.from_ed25519_seed(secret)
         try:
             key = serialization.load_der_private_key(secret, password=None)
-        except ValueError:
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             raise KeyFormatError("RSA secret is not a PKCS#1 DER private key") from None
         if not isinstance(key, rsa.RSAPrivateKey):
             raise KeyFormatError("secret is not an RSA private key")
@@ -330,7 +337,7 @@ class PrivateKey:
             raise KeyFormatError("RSA private key must be PEM (RSA PRIVATE KEY)")
         try:
             loaded = serialization.load_pem_private_key(private.strip().encode("ascii") + b"\n", password=None)
-        except (ValueError, TypeError, UnicodeEncodeError):
+        except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm):
             raise KeyFormatError("RSA private key PEM does not parse") from None
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise KeyFormatError("PEM private key is not an RSA key")

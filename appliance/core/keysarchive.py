@@ -88,6 +88,8 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             count += 1
             if count > MAX_MEMBERS:
                 raise TarballError(f"tarball has more than {MAX_MEMBERS} members")
+            if member.isdir() and member.name in (".", "./"):
+                continue  # the archive root, written by `tar -C dir -czf x.tgz .`
             name = _check_name(member.name)
             if member.isdir():
                 if name.rstrip("/") + "/" not in _ALLOWED_DIRS:
@@ -116,6 +118,14 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             if len(content) != member.size:
                 raise TarballError(f"member {name!r} is truncated")
             files[name] = content
+        end = archive.offset
+    # tarfile stops quietly at a damaged or missing header; insist on a proper end so a
+    # truncated archive or a second archive appended to the first cannot drop members.
+    tail = tar_bytes[end:]
+    if tail.strip(b"\x00"):
+        raise TarballError("tar archive has data after its end marker (damaged, or several archives joined)")
+    if len(tail) < 2 * tarfile.BLOCKSIZE:
+        raise TarballError("tar archive is truncated (no end-of-archive marker)")
     return files
 
 

@@ -146,13 +146,14 @@ class RootMeta:
                 key = PublicKey.from_dict(raw)
             except KeyFormatError as exc:
                 raise MetadataError(f"key {keyid[:16]}: {exc.message}") from None
-            if key.keyid != keyid:
-                raise MetadataError(
-                    f"key id {keyid[:16]}… does not match its key (sha256 of the DER public key is {key.keyid[:16]}…)"
-                )
+            # Checked before the id match so that a second listing gets the more telling message.
             if key.spki_der in seen:
                 raise MetadataError(
                     f"the same public key is listed under key ids {seen[key.spki_der][:16]} and {keyid[:16]}"
+                )
+            if key.keyid != keyid:
+                raise MetadataError(
+                    f"key id {keyid[:16]}… does not match its key (sha256 of the DER public key is {key.keyid[:16]}…)"
                 )
             seen[key.spki_der] = keyid
             keys[keyid] = key
@@ -167,7 +168,8 @@ class RootMeta:
             if required not in roles:
                 raise MetadataError(f"root has no {required} role")
         consistent = data.get("consistent_snapshot")
-        if consistent is not None and not isinstance(consistent, bool):
+        # A present null would be dropped by to_dict(), so only absent or a boolean is lossless.
+        if "consistent_snapshot" in data and not isinstance(consistent, bool):
             raise MetadataError("consistent_snapshot must be a boolean")
         extra = {k: v for k, v in data.items() if k not in _ROOT_FIELDS}
         return cls(type_, version, expires, keys, roles, consistent, extra)

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from .errors import MetadataError
 
-_EXPIRES = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$")
+# [0-9], not \d (which matches any Unicode digit), and fullmatch, since "$" also matches before a final "\n".
+_EXPIRES = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?Z")
 
 
 def parse_expires(value: object) -> datetime:
     if not isinstance(value, str):
         raise MetadataError("expires must be a string")
-    match = _EXPIRES.match(value)
+    match = _EXPIRES.fullmatch(value)
     if match is None:
         raise MetadataError(f"expires {value!r} is not of the form YYYY-MM-DDTHH:MM:SSZ")
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])

@@ -33,20 +33,35 @@ def _fsync_dir(directory: Path) -> None:
 
 def read_capped(path: Path, max_bytes: int, *, what: str) -> bytes:
     """Read a whole file, refusing anything that is not a regular file or is too large."""
+    import stat as _stat
+
+    # Open first and check the open descriptor: no window between check and read, and
+    # O_NONBLOCK keeps a FIFO from blocking the open.
     try:
-        st = path.stat()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist", hint="Check the path.") from None
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
-    import stat as _stat
-
-    if not _stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{what} {path} is not a regular file")
-    if st.st_size > max_bytes:
-        raise UsageError(f"{what} {path} is {st.st_size} bytes, more than the {max_bytes} allowed")
-    with open(path, "rb") as handle:
-        data = handle.read(max_bytes + 1)
+    try:
+        st = os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{what} {path} is not a regular file")
+        if st.st_size > max_bytes:
+            raise UsageError(f"{what} {path} is {st.st_size} bytes, more than the {max_bytes} allowed")
+        chunks: list[bytes] = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
         raise UsageError(f"{what} {path} grew past {max_bytes} bytes while being read")
     return data

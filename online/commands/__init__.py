@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("identity", "exchange")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -1,0 +1,55 @@
+"""``tuf-appliance rotate-root``: the offline half of fioctl's ``keys rotate-root``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .identity import HOME_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rotate-root")(rotate_root)
+
+
+def rotate_root(
+    keys: Path = typer.Option(..., "--keys", help="Offline keys tarball; updated in place, durably."),
+    request: Path = typer.Option(..., "--request", help="Request bundle from the online station."),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the response bundle to."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
+    show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+) -> None:
+    """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
+    import os
+    from datetime import UTC, datetime
+
+    from ..core.keys import PrivateKey, generate_key
+    from ..core.rotation import RotationParameters, plan_root_rotation
+    from ..core.timefmt import format_expires, parse_expires
+    from ..shell.ceremony import Ceremony, root_result
+
+    ceremony = Ceremony.open(home, keys, request, out, operation="rotate-root")
+    params = RotationParameters.from_dict(ceremony.request.parameters)
+    archive = ceremony.archive
+    new_key: PrivateKey | None = None
+    now = datetime.now(UTC).replace(microsecond=0)
+    resume = ceremony.resume_record()
+    if resume is not None:
+        # A previous run stored the tarball but did not finish: reuse its key, never mint a second one.
+        entry = next((e for e in archive.entries if e.keyid == resume.get("new_keyid") and e.private), None)
+        if entry is not None:
+            new_key = entry.private
+            now = parse_expires(resume.get("now"))
+    if new_key is None:
+        new_key = generate_key(params.key_type, os.urandom)
+    plan = plan_root_rotation(ceremony.current, archive, new_key, params, now)
+    stored = archive if any(e.keyid == new_key.keyid for e in archive.entries) else archive.with_key("root", new_key)
+
+    new_keys = [("root", new_key)]
+    ceremony.review(plan.new, title="rotate-root", show_json=show_json, new_keys=new_keys)
+    ceremony.confirm(yes)
+    ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
+    data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
+    ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)

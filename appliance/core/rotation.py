@@ -1,0 +1,126 @@
+"""Planning key rotations: pure functions from current roots + keys to new roots.
+
+Mirrors fioctl's ``keys rotate-root`` (see bundle-spec.md §1.6): the new key
+replaces the root role's keys, version + 1, expiry one calendar year ahead
+(unless a validity in days is requested), keys no role uses are dropped except
+the old root keys (they sign this version), and both the CI and the production
+root are signed by the old root keys and the new key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import BundleError, VerificationError
+from .keys import KEYTYPES, PrivateKey
+from .keysarchive import KeysArchive
+from .metadata import Root, RootMeta, sign_root
+from .rootpair import RootPair, check_pair, production_variant
+from .strictjson import check_signable_string
+from .timefmt import add_years, format_expires
+from .verify import verify_root_update
+
+MAX_VALIDITY_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class RotationParameters:
+    key_type: str
+    changelog: str
+    validity_days: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key_type": self.key_type, "changelog": self.changelog}
+        if self.validity_days is not None:
+            out["validity_days"] = self.validity_days
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RotationParameters:
+        key_type = data.get("key_type", "ED25519")
+        changelog = data.get("changelog", "")
+        validity = data.get("validity_days")
+        if not isinstance(key_type, str) or key_type.upper() not in KEYTYPES:
+            raise BundleError(f"unsupported key_type {key_type!r}; expected ED25519 or RSA")
+        if not isinstance(changelog, str) or len(changelog) > 1000:
+            raise BundleError("changelog must be a string of at most 1000 characters")
+        problem = check_signable_string(changelog)
+        if problem:
+            raise BundleError(f"changelog cannot be signed: {problem}")
+        if validity is not None and (
+            isinstance(validity, bool) or not isinstance(validity, int) or not 1 <= validity <= MAX_VALIDITY_DAYS
+        ):
+            raise BundleError(f"validity_days must be an integer from 1 to {MAX_VALIDITY_DAYS}")
+        unknown = set(data) - {"key_type", "changelog", "validity_days"}
+        if unknown:
+            raise BundleError(f"unknown rotation parameters {sorted(unknown)}")
+        return cls(key_type.upper(), changelog, validity)
+
+    def expires(self, now: datetime) -> str:
+        if self.validity_days is None:
+            return format_expires(add_years(now, 1))
+        return format_expires(now + timedelta(days=self.validity_days))
+
+
+@dataclass(frozen=True)
+class RootRotation:
+    old: RootPair
+    new: RootPair
+    new_key: PrivateKey
+    signer_keyids: tuple[str, ...]  # old root keys that signed, then the new key
+
+
+def _changelog(message: str, now: datetime) -> dict[str, Any]:
+    # Same shape as fioctl's RootChangeReason; polis-id names a Foundries user, unknown offline.
+    return {"polis-id": "", "message": message, "timestamp": format_expires(now)}
+
+
+def _rotated_meta(
+    ci: RootMeta, new_key: PrivateKey, old_root_ids: list[str], params: RotationParameters, now: datetime
+) -> RootMeta:
+    keys = dict(ci.keys)
+    keys[new_key.keyid] = new_key.public_key
+    extra = dict(ci.extra)
+    if params.changelog:
+        extra["x-changelog"] = _changelog(params.changelog, now)
+    meta = replace(ci, keys=keys, version=ci.version + 1, expires=params.expires(now), extra=extra)
+    meta = meta.with_role("root", [new_key.keyid], 1)
+    return meta.without_unused_keys(keep=old_root_ids)
+
+
+def plan_root_rotation(
+    current: RootPair, archive: KeysArchive, new_key: PrivateKey, params: RotationParameters, now: datetime
+) -> RootRotation:
+    """Build and self-check root N+1 (CI and production) signed by the old root keys and ``new_key``."""
+    check_pair(current)
+    if new_key.kind != params.key_type:
+        raise VerificationError(f"new key is {new_key.kind}, the request asked for {params.key_type}")
+    if new_key.keyid in current.ci.meta.keys:
+        raise VerificationError("the new root key is already in the root")
+    old_signers = archive.require_signers(current.ci.meta, "root")
+    old_ids = [keyid for keyid, _, _ in old_signers]
+    signers: list[PrivateKey] = [key for _, key, _ in old_signers] + [new_key]
+
+    new_ci_meta = _rotated_meta(current.ci.meta, new_key, old_ids, params, now)
+    prod_threshold = current.prod.meta.roles["targets"].threshold
+    new_prod_meta = production_variant(new_ci_meta, prod_threshold)
+    new = RootPair(
+        sign_root(new_ci_meta, signers),
+        sign_root(new_prod_meta, signers),
+    )
+    verify_new_pair(current, new, now)
+    return RootRotation(current, new, new_key, tuple(old_ids) + (new_key.keyid,))
+
+
+def verify_new_pair(old: RootPair, new: RootPair, now: datetime) -> None:
+    """What both the appliance (before writing) and the station (before uploading) insist on."""
+    check_pair(new)
+    verify_root_update(old.ci, new.ci, now)
+    verify_root_update(old.prod, new.prod, now)
+
+
+def root_from_result(obj: object, what: str) -> Root:
+    return Root.from_dict(obj, what=what)

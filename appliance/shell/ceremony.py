@@ -1,0 +1,195 @@
+"""The appliance side of one ceremony: open a request, review, store keys, answer.
+
+Order of effects (each durable before the next starts):
+1. the request is verified (pinned station signature, no replay, root history);
+2. the operator reviews and confirms;
+3. an in-progress record naming the new key id is saved (no secrets) so a crash
+   after step 4 can be resumed with the same key instead of minting another;
+4. the updated keys tarball replaces the old one and is re-read: every new key
+   must be found and must sign;
+5. only then is the response written, and the request's sequence consumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.bundle import MAX_BUNDLE_BYTES, Request, answer, assert_no_private_material, open_request, seal
+from ..core.errors import BundleError, DurabilityError, UsageError
+from ..core.identity import Identity, PeerKey, fingerprint_words, require_pinned
+from ..core.keys import PrivateKey
+from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+from ..core.metadata import Root
+from ..core.rootdiff import diff_roots
+from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
+from ..core.strictjson import dumps_pretty
+from .durable import crashpoint, read_capped, write_durable
+from .home import Home, default_home
+from .render import console, root_table
+from .terminal import confirm_typed
+
+ROOT_COPY = "tufrepo/roles/root.json"
+
+
+@dataclass
+class Ceremony:
+    home: Home
+    identity: Identity
+    station: PeerKey
+    request: Request
+    request_path: Path
+    keys_path: Path
+    out_dir: Path
+    state: dict[str, Any]
+    current: RootPair
+    archive: KeysArchive
+
+    @classmethod
+    def open(cls, home: Path | None, keys: Path, request: Path, out: Path, *, operation: str) -> Ceremony:
+        place = Home(home or default_home("appliance"), "appliance")
+        identity = place.identity()
+        station = require_pinned(place.pinned(), "station")
+        if not out.is_dir():
+            raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
+        req = open_request(read_capped(request, MAX_BUNDLE_BYTES, what="request"), station, what=str(request))
+        if req.operation != operation:
+            raise BundleError(f"{request} is a {req.operation} request, not {operation}")
+        state = place.load_state()
+        in_progress = state.get("in_progress", {})
+        last = state.get("stations", {}).get(station.fingerprint, {}).get("last_sequence", 0)
+        if req.request_id not in in_progress and req.sequence <= last:
+            raise BundleError(
+                f"request sequence {req.sequence} is not newer than {last}, already handled (replayed request?)",
+                hint="Export a fresh request on the online station.",
+            )
+        known = state.get("factories", {}).get(req.factory, {})
+        ci_chain = parse_chain(_list(req.payload, "ci_roots"), "CI root history")
+        prod_chain = parse_chain(_list(req.payload, "prod_roots"), "production root history")
+        ci = verify_history(ci_chain, _anchor(known.get("ci_root")), "CI root history")
+        prod = verify_history(prod_chain, _anchor(known.get("prod_root")), "production root history")
+        current = RootPair(ci, prod)
+        check_pair(current)
+        archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        return cls(place, identity, station, req, request, keys, out, state, current, archive)
+
+    def resume_record(self) -> dict[str, Any] | None:
+        record = self.state.get("in_progress", {}).get(self.request.request_id)
+        return record if isinstance(record, dict) else None
+
+    def review(
+        self,
+        new: RootPair | None,
+        *,
+        title: str,
+        details: Sequence[str] = (),
+        show_json: bool = False,
+        new_keys: Sequence[tuple[str, PrivateKey]] = (),
+    ) -> None:
+        out = console()
+        req = self.request
+        out.rule(f"[bold]{title}[/] for factory [bold]{req.factory}[/]")
+        out.print(f"request {req.request_id}  created {req.created}  sequence {req.sequence}")
+        out.print(
+            f"signed by station {self.station.fingerprint[:16]}… ({' '.join(fingerprint_words(self.station.public))})"
+        )
+        out.print(root_table(self.current.ci, "current CI root"))
+        if new is not None:
+            for label, old_root, new_root in (
+                ("CI", self.current.ci, new.ci),
+                ("production", self.current.prod, new.prod),
+            ):
+                out.print(f"[bold]changes to the {label} root[/]")
+                for line in diff_roots(old_root.meta, new_root.meta):
+                    out.print(f"  {line}")
+            out.print(f"new roots signed by: {', '.join(s.keyid[:16] for s in new.ci.signatures)}")
+        for line in details:
+            out.print(line)
+        for role, key in new_keys:
+            out.print(f"[bold]new {role} key[/]: {key.keyid}")
+            out.print(f"  read aloud: {' '.join(fingerprint_words(bytes.fromhex(key.keyid)))}")
+        if show_json and new is not None:
+            out.print_json(new.ci.to_bytes().decode())
+            out.print_json(new.prod.to_bytes().decode())
+
+    def confirm(self, assume_yes: bool) -> None:
+        confirm_typed(
+            f"{self.request.operation} {self.request.factory}",
+            question="Check the review above against the ceremony script.",
+            assume_yes=assume_yes,
+        )
+
+    def save_state(self) -> None:
+        self.home.save_state(self.state)
+
+    def record_in_progress(self, record: dict[str, Any]) -> None:
+        self.state.setdefault("in_progress", {})[self.request.request_id] = record
+        self.save_state()
+        crashpoint("state:in-progress")
+
+    def store_tarball(
+        self, archive: KeysArchive, new: RootPair | None, *, must_sign: dict[str, str], now: datetime
+    ) -> bytes:
+        """Replace the keys tarball durably; the re-read copy must hold and use every new key."""
+        if new is not None:
+            archive = archive.with_file(ROOT_COPY, dumps_pretty(new.ci.to_dict()))
+        data = archive.to_bytes(mtime=int(now.timestamp()))
+        probe = b"tuf-airgap durability probe " + self.request.request_id.encode()
+
+        def check(raw: bytes) -> None:
+            reread = KeysArchive.from_bytes(raw)
+            for role, keyid in must_sign.items():
+                entry = next((e for e in reread.entries if e.keyid == keyid and e.private is not None), None)
+                if entry is None or entry.private is None:
+                    raise DurabilityError(f"re-read tarball lacks the new {role} key {keyid[:16]}")
+                sig = entry.private.sign(probe)
+                if not entry.public.verify(sig.method, sig.sig, probe):
+                    raise DurabilityError(f"re-read {role} key {keyid[:16]} does not produce valid signatures")
+
+        write_durable(self.keys_path, data, replace=True, verify=check, label="tarball")
+        return data
+
+    def respond(self, result: dict[str, Any], *, archive_bytes: bytes | None, now: datetime) -> Path:
+        if archive_bytes is not None:
+            result = {**result, "tarball_sha256": hashlib.sha256(archive_bytes).hexdigest()}
+        response = answer(self.request, result, now)
+        data = seal(response.body(), self.identity)
+        assert_no_private_material(data)
+        path = self.out_dir / f"response-{self.request.request_id}.json"
+        write_durable(path, data, replace=True, mode=0o644, label="response")
+        stations = self.state.setdefault("stations", {})
+        stations.setdefault(self.station.fingerprint, {})["last_sequence"] = self.request.sequence
+        # Anchor the next ceremony on the roots verified now (the new ones may never be uploaded).
+        self.state.setdefault("factories", {})[self.request.factory] = {
+            "ci_root": self.current.ci.to_dict(),
+            "prod_root": self.current.prod.to_dict(),
+        }
+        self.state.get("in_progress", {}).pop(self.request.request_id, None)
+        self.save_state()
+        out = console()
+        out.print(f"response written: {path}")
+        out.print(f"response digest: {response.digest()}")
+        return path
+
+
+def root_result(new: RootPair, new_keys: Sequence[tuple[str, PrivateKey]]) -> dict[str, Any]:
+    return {
+        "ci_root": new.ci.to_dict(),
+        "prod_root": new.prod.to_dict(),
+        "new_keys": [{"role": role, "keyid": key.keyid, "keytype": key.kind} for role, key in new_keys],
+    }
+
+
+def _list(payload: dict[str, Any], name: str) -> list[Any]:
+    value = payload.get(name)
+    if not isinstance(value, list):
+        raise BundleError(f"request payload has no {name!r} list")
+    return value
+
+
+def _anchor(obj: object) -> Root | None:
+    return None if obj is None else Root.from_dict(obj, what="trusted root in appliance state")
