@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Until the ceremony commands land: create a sandbox factory and show its roots.
+# Full rehearsal: sandbox factory on 127.0.0.1, station export, appliance rotate-root, station import.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$("$root/scripts/bootstrap.sh")"

@@ -35,9 +35,14 @@ def fingerprint_groups(public: bytes) -> str:
 
 def fingerprint_words(public: bytes) -> list[str]:
     """The first 80 bits of the fingerprint as eight 10-bit words to read aloud."""
+    return hex_words(fingerprint(public))
+
+
+def hex_words(digest_hex: str) -> list[str]:
+    """Words for the first 80 bits of a hex digest (a fingerprint or a TUF key id)."""
     from shamir_mnemonic.wordlist import WORDLIST
 
-    value = int.from_bytes(hashlib.sha256(public).digest()[:10], "big")
+    value = int.from_bytes(bytes.fromhex(digest_hex[:20]), "big")
     words = []
     for index in range(FINGERPRINT_WORDS):
         shift = 10 * (FINGERPRINT_WORDS - 1 - index)

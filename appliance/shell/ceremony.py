@@ -21,7 +21,7 @@ from typing import Any
 
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, answer, assert_no_private_material, open_request, seal
 from ..core.errors import BundleError, DurabilityError, UsageError
-from ..core.identity import Identity, PeerKey, fingerprint_words, require_pinned
+from ..core.identity import Identity, PeerKey, fingerprint_words, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.metadata import Root
@@ -111,7 +111,7 @@ class Ceremony:
             out.print(line)
         for role, key in new_keys:
             out.print(f"[bold]new {role} key[/]: {key.keyid}")
-            out.print(f"  read aloud: {' '.join(fingerprint_words(bytes.fromhex(key.keyid)))}")
+            out.print(f"  read aloud: {' '.join(hex_words(key.keyid))}")
         if show_json and new is not None:
             out.print_json(new.ci.to_bytes().decode())
             out.print_json(new.prod.to_bytes().decode())

@@ -1,0 +1,34 @@
+"""``tuf-online rehearse``: the whole ceremony against the sandbox on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rehearse")(rehearse)
+
+
+def rehearse(
+    workdir: Path | None = typer.Option(None, "--workdir", help="Keep everything here (default: a temp dir)."),
+    key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
+) -> None:
+    """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
+    import tempfile
+
+    from appliance.shell.render import console
+
+    from ..rehearsal import Rehearsal
+
+    with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
+        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper())
+        ci, prod = run.run()
+        out = console()
+        if as_json:
+            out.print_json(ci.to_bytes().decode())
+            out.print_json(prod.to_bytes().decode())
+        else:
+            out.print(f"rehearsal complete: CI and production roots are at version {ci.version} (tables above)")

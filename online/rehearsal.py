@@ -1,0 +1,141 @@
+"""A full rehearsal ceremony against the sandbox factory server on loopback.
+
+Every step is the real thing: the sandbox serves HTTP on 127.0.0.1, the station
+exports over it, a directory stands in for the USB stick, the appliance runs as
+a separate process (so it provably needs no network), and the station imports.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.core.errors import AirgapError
+from appliance.core.metadata import Root
+
+AppRunner = Callable[[Sequence[str]], None]
+
+
+def subprocess_appliance(args: Sequence[str]) -> None:
+    """Run ``tuf-appliance`` as its own process, as on the disconnected laptop."""
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    sys.stdout.write(result.stdout)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise AirgapError(f"appliance step failed with exit code {result.returncode}")
+
+
+@dataclass
+class Rehearsal:
+    workdir: Path
+    factory: str = "acme-rehearsal"
+    key_type: str = "ED25519"
+    appliance: AppRunner = subprocess_appliance
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def stick(self) -> Path:
+        return self.workdir / "usb-stick"
+
+    def _step(self, name: str, action: Callable[[], object]) -> object:
+        started = time.perf_counter()
+        result = action()
+        self.timings.append((name, time.perf_counter() - started))
+        return result
+
+    def run(self) -> tuple[Root, Root]:
+        from appliance.core.identity import Identity
+        from appliance.shell.home import Home
+        from appliance.shell.render import console
+
+        from .exporting import export_request
+        from .importing import import_bundle
+        from .sandbox.provision import provision_factory
+        from .sandbox.server import SandboxServer
+
+        out = console()
+        work = self.workdir
+        work.mkdir(parents=True, exist_ok=True)
+        self.stick.mkdir(exist_ok=True)
+        state_dir, keys = work / "sandbox-state", work / "offline-creds.tgz"
+        station_home, appliance_home = work / "station-home", work / "appliance-home"
+        token_file = work / "token"
+        made = self._step(
+            "create sandbox factory",
+            lambda: provision_factory(state_dir, self.factory, keys, key_type=self.key_type),
+        )
+        token_file.write_text(made.token)  # type: ignore[attr-defined]
+        token_file.chmod(0o600)
+        with SandboxServer(state_dir) as server:
+            url = server.url
+            out.print(f"sandbox factory server on {url}")
+
+            def identities() -> None:
+                Home(station_home, "station").create(Identity("station", "rehearsal-station", os.urandom(32)))
+                self.appliance(["init", "--home", str(appliance_home), "--name", "rehearsal-appliance"])
+                self.appliance(
+                    ["pair", "--home", str(appliance_home), "--peer", str(station_home / "identity.pub"), "--yes"]
+                )
+                from appliance.core.identity import PeerKey
+
+                peer = PeerKey.from_bytes((appliance_home / "identity.pub").read_bytes())
+                Home(station_home, "station").pin(peer)
+
+            self._step("init and pair", identities)
+            request = self._step(
+                "station: export rotate-root",
+                lambda: export_request(
+                    "rotate-root",
+                    {"key_type": self.key_type, "changelog": "rehearsal rotation"},
+                    out=self.stick,
+                    factory=self.factory,
+                    server=url,
+                    token=None,
+                    token_file=token_file,
+                    home=station_home,
+                ),
+            )
+            assert isinstance(request, Path)
+            self._step(
+                "appliance: rotate-root",
+                lambda: self.appliance(
+                    [
+                        "rotate-root",
+                        "--home",
+                        str(appliance_home),
+                        "--keys",
+                        str(keys),
+                        "--request",
+                        str(request),
+                        "--out",
+                        str(self.stick),
+                        "--yes",
+                    ]
+                ),
+            )
+            responses = sorted(self.stick.glob("response-*.json"))
+            self._step(
+                "station: import",
+                lambda: import_bundle(responses[-1], server=url, token=None, token_file=token_file, home=station_home),
+            )
+            from .connect import make_client
+
+            client = make_client(url, None, token_file, self.factory)
+            ci = Root.from_bytes(client.get_root())
+            prod = Root.from_bytes(client.get_root(production=True))
+        total = sum(seconds for _, seconds in self.timings)
+        for name, seconds in self.timings:
+            out.print(f"  {seconds * 1000:8.1f} ms  {name}")
+        out.print(f"  {total * 1000:8.1f} ms  total")
+        return ci, prod

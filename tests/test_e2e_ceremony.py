@@ -1,0 +1,145 @@
+"""rotate-root end to end over real HTTP on 127.0.0.1 against the sandbox factory server."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.core.errors import BundleError, RemoteError
+from appliance.core.identity import Identity, PeerKey
+from appliance.core.keysarchive import KeysArchive
+from appliance.core.metadata import Root
+from appliance.shell.home import Home
+from online.connect import make_client
+from online.exporting import export_request
+from online.importing import import_bundle
+from online.rehearsal import Rehearsal
+from online.sandbox.provision import provision_factory
+from online.sandbox.server import SandboxServer
+from tests.helpers_ceremony import run
+
+
+def test_rehearsal_rotates_both_roots(tmp_path: Path) -> None:
+    ci, prod = Rehearsal(tmp_path).run()
+    assert ci.version == prod.version == 2
+    archive = KeysArchive.from_bytes((tmp_path / "offline-creds.tgz").read_bytes())
+    new_root = ci.meta.roles["root"].keyids[0]
+    assert f"tufrepo/keys/fioctl-root-{new_root}.sec" in archive.files
+    assert prod.meta.roles == ci.meta.roles
+
+
+@dataclass
+class World:
+    server: SandboxServer
+    keys: Path
+    stick: Path
+    station_home: Path
+    appliance_home: Path
+    token_file: Path
+    factory: str = "acme"
+
+    def export(self) -> Path:
+        return export_request(
+            "rotate-root",
+            {"key_type": "ED25519", "changelog": "test"},
+            out=self.stick,
+            factory=self.factory,
+            server=self.server.url,
+            token=None,
+            token_file=self.token_file,
+            home=self.station_home,
+        )
+
+    def appliance(self, request: Path) -> Path:
+        result = run(
+            "appliance",
+            "rotate-root",
+            "--home",
+            str(self.appliance_home),
+            "--keys",
+            str(self.keys),
+            "--request",
+            str(request),
+            "--out",
+            str(self.stick),
+            "--yes",
+        )
+        assert result.returncode == 0, result.stderr
+        return self.stick / request.name.replace("request-", "response-")
+
+    def import_(self, response: Path) -> None:
+        import_bundle(response, server=self.server.url, token=None, token_file=self.token_file, home=self.station_home)
+
+    def roots(self) -> tuple[Root, Root]:
+        client = make_client(self.server.url, None, self.token_file, self.factory)
+        return Root.from_bytes(client.get_root()), Root.from_bytes(client.get_root(production=True))
+
+
+@pytest.fixture()
+def world(tmp_path: Path):
+    made = provision_factory(tmp_path / "state", "acme", tmp_path / "offline-creds.tgz")
+    token_file = tmp_path / "token"
+    token_file.write_text(made.token)
+    station_home, appliance_home = tmp_path / "station", tmp_path / "appliance"
+    Home(station_home, "station").create(Identity("station", "st", os.urandom(32)))
+    assert run("appliance", "init", "--home", str(appliance_home)).returncode == 0
+    assert (
+        run(
+            "appliance", "pair", "--home", str(appliance_home), "--peer", str(station_home / "identity.pub"), "--yes"
+        ).returncode
+        == 0
+    )
+    Home(station_home, "station").pin(PeerKey.from_bytes((appliance_home / "identity.pub").read_bytes()))
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with SandboxServer(tmp_path / "state") as server:
+        yield World(server, made.keys_path, stick, station_home, appliance_home, token_file)
+
+
+def test_import_resumes_after_failure_between_uploads(world: World) -> None:
+    response = world.appliance(world.export())
+    world.server.inject_faults(fail_prod_uploads=1)
+    with pytest.raises(RemoteError):
+        world.import_(response)
+    ci, prod = world.roots()
+    assert (ci.version, prod.version) == (2, 1)  # CI went up, production did not
+    world.import_(response)  # re-run finishes the job
+    ci, prod = world.roots()
+    assert (ci.version, prod.version) == (2, 2)
+    world.import_(response)  # and a finished import is a no-op
+    assert world.roots()[0].version == 2
+
+
+def test_response_for_another_request_is_refused(world: World, tmp_path: Path) -> None:
+    first = world.export()
+    second = world.export()
+    response = world.appliance(second)
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(
+        response.read_bytes().replace(second.stem.split("-")[1].encode(), first.stem.split("-")[1].encode())
+    )
+    with pytest.raises(BundleError):
+        world.import_(forged)
+    assert world.roots()[0].version == 1
+
+
+def test_response_from_another_station_pairing_is_refused(world: World, tmp_path: Path) -> None:
+    response = world.appliance(world.export())
+    other = tmp_path / "other-station"
+    Home(other, "station").create(Identity("station", "other", os.urandom(32)))
+    Home(other, "station").pin(Identity("appliance", "impostor", os.urandom(32)).peer)
+    with pytest.raises(BundleError, match="not by the pinned appliance"):
+        import_bundle(response, server=world.server.url, token=None, token_file=world.token_file, home=other)
+
+
+def test_server_moved_on_since_export_stops_import(world: World) -> None:
+    request_a = world.export()
+    request_b = world.export()
+    world.import_(world.appliance(request_a))
+    response_b = world.appliance(request_b)  # appliance accepts it (its history is still valid at v1)...
+    with pytest.raises(RemoteError, match="already has a different CI root v2"):
+        world.import_(response_b)  # ...but the server has moved on to v2
+    assert world.roots()[0].version == 2
