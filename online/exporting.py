@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def export_request(
     token: str | None,
     token_file: Path | None,
     home: Path | None,
-    extra_payload: dict[str, Any] | None = None,
+    extra_payload: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Path:
     if not out.is_dir():
         raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
@@ -60,7 +61,8 @@ def export_request(
         "ci_roots": [r.to_dict() for r in ci_chain],
         "prod_roots": [r.to_dict() for r in prod_chain],
     }
-    payload.update(extra_payload or {})
+    if extra_payload is not None:
+        payload.update(extra_payload(client))
     request = make_request(
         factory=name,
         operation=operation,
@@ -78,3 +80,28 @@ def export_request(
     shown.print(root_table(pair.ci, f"{name} CI root"))
     shown.print(f"{operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path
+
+
+def _online_key(client: Any) -> dict[str, Any]:
+    from appliance.core.keys import parse_public_key_file
+
+    return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key").to_dict()
+
+
+def targets_payload(client: Any, tags: list[str]) -> dict[str, Any]:
+    """rotate-targets also needs the online CI targets key and the production targets to re-sign."""
+    from .targets_api import get_production_targets
+
+    return {"online_targets_key": _online_key(client), "production_targets": get_production_targets(client, *tags)}
+
+
+def wave_payload(client: Any, wave: str) -> dict[str, Any]:
+    from appliance.core.errors import RemoteError
+
+    from .targets_api import get_wave
+
+    data = get_wave(client, wave)
+    if not isinstance(data.get("targets"), dict):
+        raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
+    picked = {k: data[k] for k in ("name", "version", "tag", "targets") if k in data}
+    return {"online_targets_key": _online_key(client), "wave": picked}

@@ -9,9 +9,9 @@ import typer
 # Module names under appliance.commands; each defines register(app: typer.Typer) -> None.
 MODULES = (
     "inspect",
+    "backup",
     "identity",
-    "rotate_root",
-)
+    "rotate_root", "targets")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -123,7 +123,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
     # truncated archive or a second archive appended to the first cannot drop members.
     tail = tar_bytes[end:]
     if tail.strip(b"\x00"):
-        raise TarballError("tar archive has data after its end marker (damaged, or several archives joined)")
+        raise TarballError("tar archive has unreadable data after its last member (damaged or several archives joined)")
     if len(tail) < 2 * tarfile.BLOCKSIZE:
         raise TarballError("tar archive is truncated (no end-of-archive marker)")
     return files

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import BundleError, VerificationError
-from .keys import KEYTYPES, PrivateKey
+from .keys import KEYTYPES, PrivateKey, PublicKey
 from .keysarchive import KeysArchive
-from .metadata import Root, RootMeta, sign_root
+from .metadata import Envelope, Root, RootMeta, sign_root
 from .rootpair import RootPair, check_pair, production_variant
 from .strictjson import check_signable_string
+from .targets import parse_targets
 from .timefmt import add_years, format_expires
 from .verify import verify_root_update
 
@@ -124,3 +125,66 @@ def verify_new_pair(old: RootPair, new: RootPair, now: datetime) -> None:
 
 def root_from_result(obj: object, what: str) -> Root:
     return Root.from_dict(obj, what=what)
+
+
+DEFAULT_TARGETS_CHANGELOG = "Targets role key rotation"  # fioctl's default message
+PRODUCTION_TARGETS_THRESHOLD = 2
+
+
+@dataclass(frozen=True)
+class TargetsRotation:
+    old: RootPair
+    new: RootPair
+    new_key: PrivateKey
+    online_keyid: str
+    replaced: tuple[str, ...]  # offline targets key ids that leave the role
+    resigned_tags: tuple[str, ...]
+
+
+def find_online_targets_key(meta: RootMeta, online: PublicKey) -> str:
+    for keyid in meta.roles["targets"].keyids:
+        if meta.keys[keyid].same_key(online):
+            return keyid
+    raise VerificationError(
+        "the server's online CI targets key is not in the root's targets role",
+        hint="The request's online key and root do not belong together; export a fresh request.",
+    )
+
+
+def plan_targets_rotation(
+    current: RootPair,
+    archive: KeysArchive,
+    new_key: PrivateKey,
+    params: RotationParameters,
+    now: datetime,
+    online_key: PublicKey,
+    production_targets: Mapping[str, Envelope],
+) -> TargetsRotation:
+    """fioctl ``rotate-targets``: targets = [online CI key, new offline key]; CI threshold 1,
+    production threshold 2; signed by the root key(s); existing production targets re-signed
+    with the new key and carried in ``targets-signatures`` so the switch is atomic."""
+    check_pair(current)
+    if new_key.kind != params.key_type:
+        raise VerificationError(f"new key is {new_key.kind}, the request asked for {params.key_type}")
+    ci = current.ci.meta
+    if new_key.keyid in ci.keys:
+        raise VerificationError("the new targets key is already in the root")
+    online_id = find_online_targets_key(ci, online_key)
+    root_signers = [key for _, key, _ in archive.require_signers(ci, "root")]
+    keys = dict(ci.keys)
+    keys[new_key.keyid] = new_key.public_key
+    extra = dict(ci.extra)
+    extra["x-changelog"] = _changelog(params.changelog or DEFAULT_TARGETS_CHANGELOG, now)
+    expires = ci.expires if params.validity_days is None else params.expires(now)
+    meta = replace(ci, keys=keys, version=ci.version + 1, expires=expires, extra=extra)
+    meta = meta.with_role("targets", [online_id, new_key.keyid], 1).without_unused_keys()
+    prod_meta = production_variant(meta, PRODUCTION_TARGETS_THRESHOLD)
+    resigned: dict[str, Any] = {}
+    for tag, envelope in sorted(production_targets.items()):
+        parse_targets(envelope)
+        resigned[tag] = [new_key.sign(envelope.signed_bytes()).to_dict()]
+    envelope_extra = {"targets-signatures": resigned} if resigned else None
+    new = RootPair(sign_root(meta, root_signers, envelope_extra), sign_root(prod_meta, root_signers, envelope_extra))
+    verify_new_pair(current, new, now)
+    replaced = tuple(k for k in ci.roles["targets"].keyids if k != online_id)
+    return TargetsRotation(current, new, new_key, online_id, replaced, tuple(resigned))

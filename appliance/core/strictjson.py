@@ -81,8 +81,8 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
         raise InputFormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from None
     if text.startswith("\ufeff"):
         _fail(f"{what} starts with a byte order mark")
-    _check_depth(text, MAX_DEPTH)
     try:
+        _check_depth(text, MAX_DEPTH)
         return json.loads(
             text,
             object_pairs_hook=_no_duplicates,

@@ -11,7 +11,7 @@ from appliance.commands.identity import HOME_HELP
 export_app = typer.Typer(help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True)
 
 SERVER_HELP = "Factory API base URL (or TUF_ONLINE_SERVER)."
-TOKEN_HELP = "API token (or TUF_ONLINE_TOKEN); prefer --token-file."
+TOKEN_HELP = "API token (or TUF_ONLINE_TOKEN); prefer --token-file."  # noqa: S105 (help text)
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +49,64 @@ def export_rotate_root(
         token=token,
         token_file=token_file,
         home=home,
+    )
+
+
+@export_app.command("rotate-targets")
+def export_rotate_targets(
+    factory: str = typer.Option(None, "--factory", help="Factory name (or TUF_ONLINE_FACTORY)."),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new offline targets key."),
+    changelog: str = typer.Option("", "--changelog", "-m", help="Reason (default: 'Targets role key rotation')."),
+    tags: str = typer.Option("", "--tags", help="Comma-separated production tags whose targets get re-signed."),
+    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
+    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
+    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Fetch roots, the online targets key and production targets into a rotate-targets request."""
+    from appliance.core.rotation import RotationParameters
+
+    from ..exporting import export_request, targets_payload
+
+    params = RotationParameters.from_dict({"key_type": key_type, "changelog": changelog})
+    tag_list = [t for t in tags.split(",") if t]
+    export_request(
+        "rotate-targets",
+        params.to_dict(),
+        out=out,
+        factory=factory,
+        server=server,
+        token=token,
+        token_file=token_file,
+        home=home,
+        extra_payload=lambda client: targets_payload(client, tag_list),
+    )
+
+
+@export_app.command("sign-targets")
+def export_sign_targets(
+    wave: str = typer.Option(..., "--wave", help="Wave whose production targets need the offline signature."),
+    factory: str = typer.Option(None, "--factory", help="Factory name (or TUF_ONLINE_FACTORY)."),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
+    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
+    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Put a wave's production targets.json (signed online) into a sign-targets request."""
+    from ..exporting import export_request, wave_payload
+
+    export_request(
+        "sign-targets",
+        {"wave": wave},
+        out=out,
+        factory=factory,
+        server=server,
+        token=token,
+        token_file=token_file,
+        home=home,
+        extra_payload=lambda client: wave_payload(client, wave),
     )
 
 

@@ -1,0 +1,206 @@
+"""The sandbox's state directory: one folder per factory, shared by ``create-factory`` and ``serve``.
+
+Layout (every file JSON, mode 0600, written temp → fsync → rename)::
+
+    <state-dir>/faults.json                          optional, test hook: {"fail_prod_uploads": N}
+    <state-dir>/factories/<name>/factory.json        {"name", "created", "token"}
+    <state-dir>/factories/<name>/online-keys.json    {"targets"|"snapshot"|"timestamp": <.sec key file object>}
+    <state-dir>/factories/<name>/targets.json        CI targets.json signed by the online targets key
+    <state-dir>/factories/<name>/ci/<n>.root.json    CI root version n, bytes as uploaded
+    <state-dir>/factories/<name>/prod/<n>.root.json  production root version n
+
+A new factory is assembled in a temporary folder and renamed into place, so a
+server reading the directory never sees half a factory.  Root files are never
+replaced: version n, once written, stays.  Mutations inside one server process
+are serialised by the server's lock; two servers on one state directory are not
+supported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.core.errors import InputFormatError, UsageError
+from appliance.core.keys import PrivateKey, secret_key_file
+from appliance.core.metadata import MAX_METADATA_BYTES, Root
+from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
+from appliance.shell.durable import read_capped, write_durable
+
+from .factory import FACTORY_NAME, ONLINE_ROLES, FactoryData
+
+FACTORIES = "factories"
+FAULTS_FILE = "faults.json"
+FAULT_KINDS = ("fail_prod_uploads",)
+_ROOT_FILE = re.compile(r"^([1-9][0-9]{0,8})\.root\.json\Z")
+_SMALL_FILE = 64 * 1024
+
+
+class StateError(UsageError):
+    """The state directory is missing or damaged."""
+
+    hint = "Create a factory first: tuf-online sandbox create-factory --state-dir DIR --factory NAME --keys-out FILE"
+
+
+@dataclass(frozen=True)
+class FactoryInfo:
+    name: str
+    created: str
+    token: str
+
+    def __repr__(self) -> str:
+        return f"FactoryInfo(name={self.name!r}, created={self.created!r})"
+
+
+def _load_json(path: Path, what: str) -> JsonObject:
+    data = read_capped(path, _SMALL_FILE, what=what)
+    try:
+        return loads_object(data, max_bytes=_SMALL_FILE, what=f"{what} {path}")
+    except InputFormatError as exc:
+        raise StateError(exc.message, hint="The sandbox state is damaged; create a new state directory.") from None
+
+
+class SandboxState:
+    """Read and write one state directory.  Callers serialise writes (the server holds a lock)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    # --- factories -----------------------------------------------------------------
+
+    @property
+    def factories_dir(self) -> Path:
+        return self.directory / FACTORIES
+
+    def factory_dir(self, name: str) -> Path:
+        return self.factories_dir / name
+
+    def factory_names(self) -> list[str]:
+        if not self.factories_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.factories_dir.iterdir() if FACTORY_NAME.match(p.name) and p.is_dir())
+
+    def has_factory(self, name: str) -> bool:
+        return bool(FACTORY_NAME.match(name)) and (self.factory_dir(name) / "factory.json").is_file()
+
+    def info(self, name: str) -> FactoryInfo:
+        obj = _load_json(self.factory_dir(name) / "factory.json", "factory file")
+        fields = (obj.get("name"), obj.get("created"), obj.get("token"))
+        if not all(isinstance(v, str) for v in fields):
+            raise StateError(f"factory file of {name} lacks name, created or token")
+        return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]))
+
+    def online_key(self, name: str, role: str) -> PrivateKey:
+        obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
+        entry = obj.get(role)
+        if not isinstance(entry, dict) or not isinstance(entry.get("keyval"), dict):
+            raise StateError(f"online keys file of {name} has no {role} key")
+        return PrivateKey.from_parts(entry.get("keytype"), entry["keyval"].get("private"))
+
+    def add_factory(self, data: FactoryData) -> Path:
+        """Write a whole factory atomically; refuse if one of that name exists."""
+        target = self.factory_dir(data.name)
+        if target.exists():
+            raise UsageError(
+                f"factory {data.name} already exists in {self.directory}",
+                hint="Choose another --factory name or another --state-dir.",
+            )
+        self.factories_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.factories_dir / f".new-{data.name}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        try:
+            tmp.mkdir(mode=0o700)
+            (tmp / "ci").mkdir(mode=0o700)
+            (tmp / "prod").mkdir(mode=0o700)
+            info = {"name": data.name, "created": data.created, "token": data.token}
+            write_durable(tmp / "factory.json", dumps_pretty(info), replace=False, label="sandbox-factory")
+            keys = {role: loads_object(secret_key_file(data.online_keys[role])) for role in ONLINE_ROLES}
+            write_durable(tmp / "online-keys.json", dumps_pretty(keys), replace=False, label="sandbox-keys")
+            write_durable(tmp / "targets.json", data.targets.to_bytes(), replace=False, label="sandbox-targets")
+            for sub, chain in (("ci", data.ci_roots), ("prod", data.prod_roots)):
+                for root in chain:
+                    path = tmp / sub / f"{root.version}.root.json"
+                    write_durable(path, root.to_bytes(), replace=False, label="sandbox-root")
+            os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    def remove_factory(self, name: str) -> None:
+        """Undo ``add_factory`` (used when a later step of factory creation fails)."""
+        if FACTORY_NAME.match(name):
+            shutil.rmtree(self.factory_dir(name), ignore_errors=True)
+
+    # --- roots ---------------------------------------------------------------------
+
+    def _roots_dir(self, name: str, production: bool) -> Path:
+        return self.factory_dir(name) / ("prod" if production else "ci")
+
+    def root_versions(self, name: str, production: bool) -> list[int]:
+        folder = self._roots_dir(name, production)
+        if not folder.is_dir():
+            return []
+        found = (_ROOT_FILE.match(p.name) for p in folder.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def current_version(self, name: str, production: bool) -> int:
+        versions = self.root_versions(name, production)
+        if not versions:
+            raise StateError(f"factory {name} has no {'production' if production else 'CI'} root")
+        return versions[-1]
+
+    def root_bytes(self, name: str, production: bool, version: int | None = None) -> bytes | None:
+        """Stored bytes of a root (the current one when ``version`` is None); None when absent."""
+        if version is None:
+            version = self.current_version(name, production)
+        path = self._roots_dir(name, production) / f"{version}.root.json"
+        if not path.is_file():
+            return None
+        return read_capped(path, MAX_METADATA_BYTES, what="stored root")
+
+    def root(self, name: str, production: bool, version: int | None = None) -> Root | None:
+        data = self.root_bytes(name, production, version)
+        if data is None:
+            return None
+        return Root.from_bytes(data, what=f"stored {'production' if production else 'CI'} root of {name}")
+
+    def store_root(self, name: str, production: bool, version: int, data: bytes) -> None:
+        path = self._roots_dir(name, production) / f"{version}.root.json"
+        write_durable(path, data, replace=False, label="sandbox-root")
+
+    def targets_bytes(self, name: str) -> bytes:
+        return read_capped(self.factory_dir(name) / "targets.json", MAX_METADATA_BYTES, what="stored targets.json")
+
+    # --- fault injection (test hook) -----------------------------------------------
+
+    @property
+    def faults_path(self) -> Path:
+        return self.directory / FAULTS_FILE
+
+    def faults(self) -> dict[str, int]:
+        if not self.faults_path.is_file():
+            return {}
+        obj = _load_json(self.faults_path, "faults file")
+        return {k: v for k, v in obj.items() if k in FAULT_KINDS and isinstance(v, int) and not isinstance(v, bool)}
+
+    def set_faults(self, **counts: int) -> None:
+        for kind, count in counts.items():
+            if kind not in FAULT_KINDS or count < 0:
+                raise UsageError(f"unknown fault {kind!r} or negative count")
+        current = self.faults()
+        current.update(counts)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_durable(self.faults_path, dumps_pretty(current), replace=True, label="sandbox-faults")
+
+    def take_fault(self, kind: str) -> int | None:
+        """Consume one pending fault of ``kind``; return how many remain, or None if none was pending."""
+        pending = self.faults().get(kind, 0)
+        if pending <= 0:
+            return None
+        self.set_faults(**{kind: pending - 1})
+        return pending - 1

@@ -1,0 +1,52 @@
+"""Foundries production-targets and wave endpoints (as fioctl calls them)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from appliance.core.errors import RemoteError
+from appliance.core.strictjson import dumps_compact, loads_object
+
+from .client import FactoryClient
+
+
+def _factory_path(client: FactoryClient, rest: str) -> str:
+    return f"/ota/factories/{quote(client.factory, safe='')}/{rest}"
+
+
+def get_production_targets(client: FactoryClient, *tags: str) -> dict[str, Any]:
+    """``GET /ota/factories/<f>/prod-targets/?tag=a,b`` → {tag: targets envelope}; none yet → {}."""
+    try:
+        response = client.request(
+            "GET",
+            _factory_path(client, "prod-targets/"),
+            query={"tag": ",".join(tags)},
+            what=f"fetching production targets of factory {client.factory}",
+        )
+    except RemoteError as exc:
+        if getattr(exc, "status", None) == 404:
+            return {}
+        raise
+    return loads_object(response.body, what="production targets")
+
+
+def get_wave(client: FactoryClient, wave: str) -> dict[str, Any]:
+    """``GET /ota/factories/<f>/waves/<w>/?show-targets=1``."""
+    response = client.request(
+        "GET",
+        _factory_path(client, f"waves/{quote(wave, safe='')}/"),
+        query={"show-targets": "1"},
+        what=f"fetching wave {wave} of factory {client.factory}",
+    )
+    return loads_object(response.body, what=f"wave {wave}")
+
+
+def sign_wave(client: FactoryClient, wave: str, signatures: list[dict[str, Any]]) -> None:
+    """``POST /ota/factories/<f>/waves/<w>/sign/`` with ``{"signatures": [...]}`` (fioctl ``waves sign``)."""
+    client.request(
+        "POST",
+        _factory_path(client, f"waves/{quote(wave, safe='')}/sign/"),
+        body=dumps_compact({"signatures": signatures}),
+        what=f"signing wave {wave} of factory {client.factory}",
+    )
