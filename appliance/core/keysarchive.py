@@ -179,6 +179,8 @@ class KeysArchive:
     def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
         """Private keys in the archive for ``role``'s key ids: (keyid, key, member base)."""
         found = []
+        if role not in meta.roles:
+            raise KeyMissingError(f"the root has no {role} role")
         wanted = meta.role_keys(role)
         for keyid, public in wanted.items():
             for entry in self.entries:

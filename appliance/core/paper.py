@@ -202,14 +202,14 @@ def _split_blocks(text: str, what: str) -> list[_Block]:
         header = _HEADER.match(line)
         if header is not None:
             name, value = header.group(1).lower(), header.group(2)
-            if name == "format":
-                blocks.append(_Block(file_line))
-            elif not blocks:
-                raise BackupFormatError(f"{what} line {file_line}: a block must start with 'format: {FORMAT}'")
             if name == "share":
                 raise BackupFormatError(
                     f"{what} holds Shamir shares, not typed lines", hint="Pass share files after --shares."
                 )
+            if name == "format":
+                blocks.append(_Block(file_line))
+            elif not blocks:
+                raise BackupFormatError(f"{what} line {file_line}: a block must start with 'format: {FORMAT}'")
             if name not in ("format", "keytype", "keyid", "bytes", "check") and name not in _INFO_HEADERS:
                 raise BackupFormatError(f"{what} line {file_line}: unknown header {header.group(1)!r}")
             if name in blocks[-1].headers:
@@ -219,7 +219,7 @@ def _split_blocks(text: str, what: str) -> list[_Block]:
         data = _DATA.match(line)
         if data is None and line[0].isdigit():
             raise BackupFormatError(
-                f"{what} line {file_line} (typed line {_leading_number(line)}) does not end with 4 check digits",
+                f"{what}: line {_leading_number(line)} does not end with 4 check digits (file line {file_line})",
                 hint="Each data line is its line number, a colon, the letters in groups of five, and 4 check digits.",
             )
         if data is None:
@@ -241,7 +241,7 @@ def _split_blocks(text: str, what: str) -> list[_Block]:
 
 def _leading_number(line: str) -> str:
     match = re.match(r"\d+", line)
-    return match.group() if match else "?"
+    return str(int(match.group())) if match else "?"
 
 
 def _locate_single_error(number: int, letters: str, check: str) -> int | None:

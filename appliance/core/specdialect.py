@@ -13,7 +13,7 @@ Dialect rules, Foundries -> spec:
 - key ids are recomputed the spec way: sha256 of the canonical JSON of
   ``{"keytype", "scheme", "keyval": {"public"}}`` (securesystemslib ``compute_default_keyid``);
   role key id lists are remapped one to one.
-- ``expires`` is rewritten without fractional seconds (python-tuf reads only ``...SSZ``).
+- ``expires`` is carried over unchanged (both dialects accept only ``...SSZ``).
 - canonical JSON is the OLPC form securesystemslib emits: sorted keys, no whitespace,
   only ``"`` and ``\\`` escaped, everything else raw UTF-8 (our Foundries form also
   escapes newlines, which matters for RSA PEM values).

@@ -1,8 +1,8 @@
 """The ``expires`` timestamp format: RFC 3339 UTC with a ``Z`` suffix.
 
 fioctl writes Go ``time.Time`` rounded to whole seconds, which marshals as
-``2025-01-31T12:00:00Z``; servers may add fractional seconds, which we accept
-when reading and never emit.
+``2025-01-31T12:00:00Z``.  aktualizr's ``TimeStamp`` accepts exactly that
+20-character form, so fractional seconds are refused: a device would reject them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from .errors import MetadataError
 
 # [0-9], not \d (which matches any Unicode digit), and fullmatch, since "$" also matches before a final "\n".
-_EXPIRES = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?Z")
+_EXPIRES = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 
 
 def parse_expires(value: object) -> datetime:

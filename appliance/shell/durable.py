@@ -104,7 +104,21 @@ def write_durable(
         crashpoint(f"{label}:synced")
         if verify is not None:
             verify(tmp.read_bytes())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the target appeared since the check above: never overwrite.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise UsageError(f"{path} already exists; refusing to overwrite it") from None
+            except OSError:
+                # FAT-formatted sticks have no hard links: fall back to check-then-rename.
+                if path.exists():
+                    raise UsageError(f"{path} already exists; refusing to overwrite it") from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
         crashpoint(f"{label}:renamed")
         _fsync_dir(directory)
     except OSError as exc:

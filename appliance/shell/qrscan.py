@@ -28,12 +28,14 @@ def decode_qr_texts(data: bytes, *, what: str) -> list[str]:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise InputFormatError(f"{what} is {width}x{height} pixels, more than {MAX_PIXELS} allowed")
+                raise InputFormatError(f"{what} is {width}x{height}: more than {MAX_PIXELS} pixels; refusing to decode it")
             image.load()
             gray = image.convert("L")
     except InputFormatError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputFormatError(f"{what} has more than {MAX_PIXELS} pixels; refusing to decode it") from None
+    except UnidentifiedImageError:
         raise InputFormatError(f"{what} is not an image that can be read (PNG, JPEG, ...)") from None
     except (OSError, ValueError, SyntaxError):
         raise InputFormatError(f"{what} is a damaged image") from None
