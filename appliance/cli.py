@@ -15,6 +15,7 @@ app = typer.Typer(
     help="Air-gapped TUF key appliance: rotate keys, sign, back up — offline.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain click help: the rich help renderer alone doubles start-up time
     add_completion=False,
 )
 

@@ -11,6 +11,7 @@ app = typer.Typer(
     help="Online station: fetch roots into signed requests, verify and upload responses.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain click help: the rich help renderer alone doubles start-up time
     add_completion=False,
 )
 

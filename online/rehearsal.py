@@ -41,6 +41,7 @@ class Rehearsal:
     workdir: Path
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
+    with_targets: bool = True
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -93,42 +94,61 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
-            request = self._step(
-                "station: export rotate-root",
-                lambda: export_request(
-                    "rotate-root",
-                    {"key_type": self.key_type, "changelog": "rehearsal rotation"},
-                    out=self.stick,
-                    factory=self.factory,
-                    server=url,
-                    token=None,
-                    token_file=token_file,
-                    home=station_home,
-                ),
-            )
-            assert isinstance(request, Path)
-            self._step(
-                "appliance: rotate-root",
-                lambda: self.appliance(
-                    [
-                        "rotate-root",
-                        "--home",
-                        str(appliance_home),
-                        "--keys",
-                        str(keys),
-                        "--request",
-                        str(request),
-                        "--out",
-                        str(self.stick),
-                        "--yes",
-                    ]
-                ),
-            )
-            responses = sorted(self.stick.glob("response-*.json"))
-            self._step(
-                "station: import",
-                lambda: import_bundle(responses[-1], server=url, token=None, token_file=token_file, home=station_home),
-            )
+            client_args = {"server": url, "token": None, "token_file": token_file, "home": station_home}
+
+            def ceremony(
+                operation: str,
+                parameters: dict[str, object],
+                appliance_keys: Path,
+                extra: Callable[[object], dict[str, object]] | None = None,
+            ) -> None:
+                request = self._step(
+                    f"station: export {operation}",
+                    lambda: export_request(
+                        operation, parameters, out=self.stick, factory=self.factory, extra_payload=extra, **client_args
+                    ),  # type: ignore[arg-type]
+                )
+                assert isinstance(request, Path)
+                self._step(
+                    f"appliance: {operation}",
+                    lambda: self.appliance(
+                        [
+                            operation,
+                            "--home",
+                            str(appliance_home),
+                            "--keys",
+                            str(appliance_keys),
+                            "--request",
+                            str(request),
+                            "--out",
+                            str(self.stick),
+                            "--yes",
+                        ]
+                    ),
+                )
+                response = self.stick / request.name.replace("request-", "response-")
+                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))  # type: ignore[arg-type]
+
+            ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
+            if self.with_targets:
+                from .connect import make_client as _client
+                from .exporting import targets_payload, wave_payload
+                from .targets_api import complete_wave, create_wave
+
+                ceremony(
+                    "rotate-targets",
+                    {"key_type": self.key_type, "changelog": ""},
+                    keys,
+                    lambda c: targets_payload(c, []),
+                )
+                targets_only = work / "targets-only.tgz"
+                self._step(
+                    "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
+                )
+                api = _client(url, None, token_file, self.factory)
+                self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
+                ceremony("sign-targets", {"wave": "wave-1"}, targets_only, lambda c: wave_payload(c, "wave-1"))
+                self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
             from .connect import make_client
 
             client = make_client(url, None, token_file, self.factory)

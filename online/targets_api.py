@@ -50,3 +50,27 @@ def sign_wave(client: FactoryClient, wave: str, signatures: list[dict[str, Any]]
         body=dumps_compact({"signatures": signatures}),
         what=f"signing wave {wave} of factory {client.factory}",
     )
+
+
+def create_wave(client: FactoryClient, wave: str, version: int, tag: str) -> None:
+    """Sandbox form of ``POST /ota/factories/<f>/waves/``: the server builds and online-signs the targets.
+
+    (fioctl's ``waves init`` instead posts targets it signed offline; with the offline key
+    behind an air gap the server proposes and the appliance adds the offline signature.)
+    """
+    client.request(
+        "POST",
+        _factory_path(client, "waves/"),
+        body=dumps_compact({"name": wave, "version": str(version), "tag": tag}),
+        what=f"creating wave {wave} of factory {client.factory}",
+    )
+
+
+def complete_wave(client: FactoryClient, wave: str) -> None:
+    """``POST /ota/factories/<f>/waves/<w>/complete/``: publish the wave's targets to production."""
+    client.request(
+        "POST",
+        _factory_path(client, f"waves/{quote(wave, safe='')}/complete/"),
+        body=b"{}",
+        what=f"completing wave {wave} of factory {client.factory}",
+    )

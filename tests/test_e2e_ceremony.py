@@ -22,12 +22,30 @@ from online.sandbox.server import SandboxServer
 from tests.helpers_ceremony import run
 
 
-def test_rehearsal_rotates_both_roots(tmp_path: Path) -> None:
+def test_rehearsal_runs_every_workflow(tmp_path: Path) -> None:
     ci, prod = Rehearsal(tmp_path).run()
-    assert ci.version == prod.version == 2
+    assert ci.version == prod.version == 3  # rotate-root, then rotate-targets
     archive = KeysArchive.from_bytes((tmp_path / "offline-creds.tgz").read_bytes())
     new_root = ci.meta.roles["root"].keyids[0]
+    offline_targets = ci.meta.roles["targets"].keyids[1]
     assert f"tufrepo/keys/fioctl-root-{new_root}.sec" in archive.files
+    assert f"tufrepo/keys/fioctl-targets-{offline_targets}.sec" in archive.files
+    assert (ci.meta.roles["targets"].threshold, prod.meta.roles["targets"].threshold) == (1, 2)
+    targets_only = KeysArchive.from_bytes((tmp_path / "targets-only.tgz").read_bytes())
+    assert targets_only.signers_for(ci.meta, "root") == []
+    # The wave signed offline was published: production targets meet threshold 2 under the production root.
+    from appliance.core.metadata import Envelope
+    from appliance.core.targets import check_production_targets
+    from online.sandbox.waves import WaveStore
+
+    published = WaveStore(tmp_path / "sandbox-state" / "factories" / "acme-rehearsal").production_targets("production")
+    assert published is not None
+    assert check_production_targets(Envelope.from_dict(published.to_dict()), prod).count == 2
+
+
+def test_rehearsal_rotate_root_only(tmp_path: Path) -> None:
+    ci, prod = Rehearsal(tmp_path, with_targets=False).run()
+    assert ci.version == prod.version == 2
     assert prod.meta.roles == ci.meta.roles
 
 
@@ -80,7 +98,18 @@ class World:
 
 @pytest.fixture()
 def world(tmp_path: Path):
-    made = provision_factory(tmp_path / "state", "acme", tmp_path / "offline-creds.tgz")
+    yield from _world(tmp_path, offline_targets=False)
+
+
+@pytest.fixture()
+def world_targets(tmp_path: Path):
+    yield from _world(tmp_path, offline_targets=True)
+
+
+def _world(tmp_path: Path, *, offline_targets: bool):
+    made = provision_factory(
+        tmp_path / "state", "acme", tmp_path / "offline-creds.tgz", offline_targets=offline_targets
+    )
     token_file = tmp_path / "token"
     token_file.write_text(made.token)
     station_home, appliance_home = tmp_path / "station", tmp_path / "appliance"
@@ -143,3 +172,53 @@ def test_server_moved_on_since_export_stops_import(world: World) -> None:
     with pytest.raises(RemoteError, match="already has a different CI root v2"):
         world.import_(response_b)  # ...but the server has moved on to v2
     assert world.roots()[0].version == 2
+
+
+def test_rotate_targets_resigns_published_production_targets(world_targets: World) -> None:
+    from appliance.core.metadata import Envelope
+    from appliance.core.targets import check_production_targets, offline_targets_signers, sign_targets
+    from online.exporting import targets_payload
+    from online.targets_api import complete_wave, create_wave, get_production_targets, get_wave, sign_wave
+
+    w = world_targets
+    client = make_client(w.server.url, None, w.token_file, w.factory)
+    create_wave(client, "w1", 5, "production")
+    prod = Root.from_bytes(client.get_root(production=True))
+    envelope = Envelope.from_dict(get_wave(client, "w1")["targets"])
+    archive = KeysArchive.from_bytes(w.keys.read_bytes())
+    sign_wave(client, "w1", [s.to_dict() for s in sign_targets(envelope, offline_targets_signers(prod, archive))])
+    complete_wave(client, "w1")
+    old_offline = prod.meta.roles["targets"].keyids[1]
+
+    request = export_request(
+        "rotate-targets",
+        {"key_type": "ED25519", "changelog": ""},
+        out=w.stick,
+        factory=w.factory,
+        server=w.server.url,
+        token=None,
+        token_file=w.token_file,
+        home=w.station_home,
+        extra_payload=lambda c: targets_payload(c, []),
+    )
+    result = run(
+        "appliance",
+        "rotate-targets",
+        "--home",
+        str(w.appliance_home),
+        "--keys",
+        str(w.keys),
+        "--request",
+        str(request),
+        "--out",
+        str(w.stick),
+        "--yes",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "production targets re-signed with the new key: tag production" in result.stdout
+    w.import_(w.stick / request.name.replace("request-", "response-"))
+    ci, new_prod = w.roots()
+    assert ci.version == new_prod.version == 3
+    assert old_offline not in new_prod.meta.roles["targets"].keyids
+    published = Envelope.from_dict(get_production_targets(client, "production")["production"])
+    assert check_production_targets(published, new_prod).count == 2

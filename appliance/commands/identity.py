@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..core.identity import Side
+if TYPE_CHECKING:
+    from ..core.identity import Side
 
 HOME_HELP = "Home directory holding the identity and pinned peer (default ~/.tuf-airgap/<side>, or TUF_AIRGAP_HOME)."
 

@@ -8,7 +8,9 @@ import typer
 
 from appliance.commands.identity import HOME_HELP
 
-export_app = typer.Typer(help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None
+)
 
 SERVER_HELP = "Factory API base URL (or TUF_ONLINE_SERVER)."
 TOKEN_HELP = "API token (or TUF_ONLINE_TOKEN); prefer --token-file."  # noqa: S105 (help text)

@@ -24,12 +24,25 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from appliance.core.errors import AirgapError, UsageError
-from appliance.core.keys import public_key_file
-from appliance.core.strictjson import dumps_compact
+from appliance.core.errors import AirgapError, InputFormatError, UsageError
+from appliance.core.keys import SignatureEntry, public_key_file
+from appliance.core.metadata import Envelope, Root
+from appliance.core.strictjson import dumps_compact, loads_object
+from appliance.core.targets import add_signatures
+from appliance.core.verify import check_role
 
 from .rules import MAX_UPLOAD_BYTES, Refusal, check_ci_upload, check_prod_upload
 from .state import SandboxState
+from .waves import (
+    MAX_WAVE_BYTES,
+    TAG_NAME,
+    WAVE_NAME,
+    WaveStore,
+    build_wave_targets,
+    checked_signatures,
+    publishable,
+    resigned,
+)
 
 TOKEN_HEADER = "OSF-TOKEN"  # noqa: S105 - a header name, not a secret
 DEFAULT_PORT = 8765
@@ -46,6 +59,11 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(_REPO + r"root\Z"), "POST", "upload"),
     (re.compile(_REPO + r"targets\.json\Z"), "GET", "targets"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/ci-targets\.pub\Z"), "GET", "ci-key"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/\Z"), "GET", "prod-targets"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "POST", "wave-create"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/\Z"), "GET", "wave"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/sign/\Z"), "POST", "wave-sign"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/complete/\Z"), "POST", "wave-complete"),
 )
 _TRUE = frozenset({"1", "true", "yes"})
 
@@ -128,9 +146,98 @@ class SandboxApp:
         if kind == "ci-key":
             key = self.state.online_key(factory, "targets")
             return Reply(200, public_key_file(key.public_key))
+        if kind == "prod-targets":
+            return self._production_targets(factory, query.get("tag", [""])[0])
+        if kind == "wave":
+            return self._get_wave(factory, match.group("wave"))
         if isinstance(body, Refusal):
             return refusal_reply(body)
+        if kind == "wave-create":
+            return self._create_wave(factory, body)
+        if kind == "wave-sign":
+            return self._sign_wave(factory, match.group("wave"), body)
+        if kind == "wave-complete":
+            return self._complete_wave(factory, match.group("wave"))
         return self._upload(factory, production, body)
+
+    # --- production targets and waves (see online/sandbox/waves.py) ------------------
+
+    def _waves(self, factory: str) -> WaveStore:
+        return WaveStore(self.state.factory_dir(factory))
+
+    def _production_targets(self, factory: str, tags: str) -> Reply:
+        store = self._waves(factory)
+        wanted = [t for t in tags.split(",") if t] or store.tags()
+        found = {tag: env.to_dict() for tag in wanted if (env := store.production_targets(tag)) is not None}
+        if not found:
+            return error_reply(
+                404, "no-production-targets", f"factory {factory} has no production targets for {tags!r}"
+            )
+        return json_reply(200, found)
+
+    def _get_wave(self, factory: str, name: str) -> Reply:
+        wave = self._waves(factory).wave(name)
+        if wave is None:
+            return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
+        return json_reply(200, wave)
+
+    def _create_wave(self, factory: str, body: bytes) -> Reply:
+        try:
+            obj = loads_object(body, max_bytes=MAX_WAVE_BYTES, what="wave")
+        except InputFormatError as exc:
+            return error_reply(400, "bad-request", exc.message)
+        name, version, tag = obj.get("name"), obj.get("version"), obj.get("tag")
+        if not (
+            isinstance(name, str)
+            and WAVE_NAME.match(name)
+            and isinstance(tag, str)
+            and TAG_NAME.match(tag)
+            and isinstance(version, str)
+            and version.isdigit()
+            and 0 < int(version) < 10**9
+        ):
+            return error_reply(400, "bad-request", "wave needs a name, a numeric version string and a tag")
+        with self.lock:
+            store = self._waves(factory)
+            if store.wave(name) is not None:
+                return error_reply(409, "wave-exists", f"wave {name} already exists")
+            online = self.state.online_key(factory, "targets")
+            targets = build_wave_targets(int(version), tag, store.production_targets(tag), online, self.clock())
+            wave = {"name": name, "version": version, "tag": tag, "status": "created", "targets": targets.to_dict()}
+            store.save_wave(wave, new=True)
+        return json_reply(201, {"message": f"wave {name} created", "name": name})
+
+    def _sign_wave(self, factory: str, name: str, body: bytes) -> Reply:
+        with self.lock:
+            store = self._waves(factory)
+            wave = store.wave(name)
+            if wave is None:
+                return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
+            if wave.get("status") != "created":
+                return error_reply(409, "wave-closed", f"wave {name} is {wave.get('status')}")
+            envelope = Envelope.from_dict(wave["targets"], what="stored wave targets")
+            prod = self.state.root(factory, True)
+            assert prod is not None
+            merged = add_signatures(envelope, checked_signatures(body, envelope, prod))
+            store.save_wave({**wave, "targets": merged.to_dict()}, new=False)
+            result = check_role(merged, prod, "targets")
+        return json_reply(200, {"message": f"wave {name} signed: {result.describe()}", "threshold-met": result.met})
+
+    def _complete_wave(self, factory: str, name: str) -> Reply:
+        with self.lock:
+            store = self._waves(factory)
+            wave = store.wave(name)
+            if wave is None:
+                return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
+            if wave.get("status") != "created":
+                return error_reply(409, "wave-closed", f"wave {name} is {wave.get('status')}")
+            envelope = Envelope.from_dict(wave["targets"], what="stored wave targets")
+            prod = self.state.root(factory, True)
+            assert prod is not None
+            publishable(envelope, prod)
+            store.save_production_targets(wave["tag"], envelope)
+            store.save_wave({**wave, "status": "complete"}, new=False)
+        return json_reply(200, {"message": f"wave {name} complete: production targets for {wave['tag']} updated"})
 
     def _get_root(self, factory: str, production: bool, version: int | None) -> Reply:
         data = self.state.root_bytes(factory, production, version)
@@ -157,13 +264,41 @@ class SandboxApp:
                 new = check_prod_upload(
                     body, current_prod=current_prod, ci_root_at=lambda n: self.state.root(factory, False, n), now=now
                 )
+                resigned_targets = self._resigned_production_targets(factory, new)
             else:
                 current_ci = self.state.root(factory, False)
                 assert current_ci is not None
                 new = check_ci_upload(body, current_ci=current_ci, current_prod=current_prod, now=now)
             self.state.store_root(factory, production, new.version, body)
+            if production:
+                for tag, envelope in resigned_targets.items():
+                    self._waves(factory).save_production_targets(tag, envelope)
         label = "production" if production else "CI"
         return json_reply(200, {"message": f"{label} root version {new.version} stored", "version": new.version})
+
+    def _resigned_production_targets(self, factory: str, new_prod: Root) -> dict[str, Envelope]:
+        """Apply a root's ``targets-signatures``; every tag must then meet the new threshold."""
+        raw = new_prod.envelope.extra.get("targets-signatures")
+        store = self._waves(factory)
+        out: dict[str, Envelope] = {}
+        if raw is not None:
+            if not isinstance(raw, dict):
+                raise Refusal(400, "bad-request", "targets-signatures must be an object")
+            for tag, sigs in raw.items():
+                current = store.production_targets(tag)
+                if current is None or not isinstance(sigs, list):
+                    raise Refusal(400, "bad-request", f"targets-signatures names unknown tag {tag!r}")
+                try:
+                    entries = [SignatureEntry.from_dict(s) for s in sigs]
+                except InputFormatError as exc:
+                    raise Refusal(400, "bad-request", exc.message) from None
+                out[tag] = resigned(current, entries, new_prod)
+        for tag in store.tags():
+            if tag not in out:
+                current = store.production_targets(tag)
+                assert current is not None
+                publishable(current, new_prod)  # a new production root may not orphan published targets
+        return out
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -180,11 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
             return Refusal(411, "length-required", "chunked request bodies are not accepted; send Content-Length")
         raw = self.headers.get("Content-Length")
         if raw is None:
-            return (
-                Refusal(411, "length-required", "the request has no Content-Length header")
-                if (self.command == "POST")
-                else b""
-            )
+            if self.command == "POST":
+                return Refusal(411, "length-required", "the request has no Content-Length header")
+            return b""
         if not raw.isdigit():
             self.close_connection = True
             return Refusal(400, "bad-request", "Content-Length is not a number")
@@ -323,7 +456,7 @@ class SandboxServer:
         if self._thread is None:
             assert self._httpd is not None
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-server", daemon=True
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="sandbox-server", daemon=True
             )
             self._thread.start()
         return url
