@@ -28,6 +28,8 @@ from ..core.metadata import Root
 from ..core.rootdiff import diff_roots
 from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
 from ..core.strictjson import dumps_pretty
+from ..core.timefmt import format_expires
+from ..core.transcript import ceremony_record, entry_digest, entry_line, seal_entry, verify_transcript
 from .durable import crashpoint, read_capped, write_durable
 from .home import Home, default_home
 from .render import console, root_table
@@ -161,6 +163,7 @@ class Ceremony:
         assert_no_private_material(data)
         path = self.out_dir / f"response-{self.request.request_id}.json"
         write_durable(path, data, replace=True, mode=0o644, label="response")
+        self._append_transcript(response.digest(), result, now)
         stations = self.state.setdefault("stations", {})
         stations.setdefault(self.station.fingerprint, {})["last_sequence"] = self.request.sequence
         # Anchor the next ceremony on the roots verified now (the new ones may never be uploaded).
@@ -174,6 +177,31 @@ class Ceremony:
         out.print(f"response written: {path}")
         out.print(f"response digest: {response.digest()}")
         return path
+
+    def _append_transcript(self, response_digest: str, result: dict[str, Any], now: datetime) -> None:
+        """Extend the sealed transcript (hash chain signed by this appliance) and show its new seal."""
+        path = self.home.transcript
+        existing = read_capped(path, TRANSCRIPT_MAX_BYTES, what="transcript") if path.exists() else b""
+        _, prev = verify_transcript(existing, self.identity.peer)
+        record = ceremony_record(
+            time=format_expires(now),
+            operation=self.request.operation,
+            factory=self.request.factory,
+            request_id=self.request.request_id,
+            request_digest=self.request.digest(),
+            response_digest=response_digest,
+            station=self.station.fingerprint,
+            from_version=self.current.version,
+            new_keys=result.get("new_keys", []),
+            tarball_sha256=result.get("tarball_sha256"),
+        )
+        entry = seal_entry(prev, record, self.identity)
+        write_durable(path, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
+        seal = entry_digest(entry)
+        console().print(f"transcript seal: {seal}  ({' '.join(hex_words(seal))})")
+
+
+TRANSCRIPT_MAX_BYTES = 64 * 1024 * 1024
 
 
 def root_result(new: RootPair, new_keys: Sequence[tuple[str, PrivateKey]]) -> dict[str, Any]:

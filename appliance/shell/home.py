@@ -44,6 +44,10 @@ class Home:
         return self.path / "peer.pub"
 
     @property
+    def transcript(self) -> Path:
+        return self.path / "transcript.jsonl"
+
+    @property
     def state_file(self) -> Path:
         return self.path / "state.json"
 
