@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -213,4 +212,3 @@ def test_end_to_end_cli_create_serve_show(tmp_path) -> None:
     finally:
         serve.terminate()
         serve.wait(timeout=20)
-    assert shutil.which(sys.executable)

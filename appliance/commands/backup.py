@@ -158,17 +158,22 @@ def read_backups(scans: Sequence[Path], typed: Sequence[Path], share_files: Sequ
         raise UsageError("nothing to read: give --scan PHOTO, --typed FILE or --shares FILE...")
     result = ReadBack()
     found: list[tuple[str, str]] = []
+    empty: list[str] = []
     for path in scans:
         texts = read_qr_file(path)
         ours = [t for t in texts if is_backup_payload(t)]
         if not ours:
             what = "no QR code" if not texts else "no tuf-airgap backup QR code"
-            raise InputFormatError(
-                f"{what} found in scan {path}",
-                hint="Photograph the codes flat, sharp and well lit, filling most of the picture; one code per photo "
-                "is easiest.",
-            )
+            empty.append(f"{what} found in scan {path}")
         found.extend((path.name, t) for t in ours)
+    if scans and not found:
+        # One scan without codes may be a page of typed lines; only none at all is an error.
+        raise InputFormatError(
+            empty[0] if len(empty) == 1 else f"no tuf-airgap backup QR code found in any of the {len(scans)} scans",
+            hint="Photograph the codes flat, sharp and well lit, filling most of the picture; one code per photo "
+            "is easiest.",
+        )
+    result.notes.extend(f"note: {message}" for message in empty)
     shares: list[tuple[str, str]] = []
     for content in assemble_qr(found):
         if content.kind == KIND_KEY:
@@ -214,7 +219,6 @@ def _err(message: str) -> None:
 
 
 def _build_sheets(
-    archive: KeysArchive,
     root: Root | None,
     entries: list[KeyEntry],
     *,
@@ -284,17 +288,19 @@ def _write_sheets(out: Path, sheets: list[Sheet]) -> list[Path]:
         write_durable(out, text, replace=False, verify=check_text, label="backup-sheet")
         return [out]
     pages = printsheet.layout(sheets)
-    printsheet.check_pages_read_back(pages)
-    if suffix == ".pdf":
-        write_durable(out, printsheet.render_pdf(pages), replace=False, label="backup-sheet")
-        return [out]
-    paths = _page_paths(out, len(pages))
+    paths = [out] if suffix == ".pdf" else _page_paths(out, len(pages))
     existing = [p for p in paths if p.exists()]
     if existing:
         raise UsageError(f"{existing[0]} already exists; refusing to overwrite it", hint="Choose a new output path.")
-    render = printsheet.render_png if suffix == ".png" else printsheet.render_svg
-    for path, page in zip(paths, pages, strict=True):
-        write_durable(path, render(page), replace=False, label="backup-sheet")
+    # Pages without QR codes are rasterised only when PNG is the output format.
+    png = [printsheet.render_png(p) if suffix == ".png" or p.payloads else b"" for p in pages]
+    printsheet.check_pages_read_back(pages, png)
+    if suffix == ".pdf":
+        write_durable(out, printsheet.render_pdf(pages), replace=False, label="backup-sheet")
+        return [out]
+    blobs = png if suffix == ".png" else [printsheet.render_svg(page) for page in pages]
+    for path, blob in zip(paths, blobs, strict=True):
+        write_durable(path, blob, replace=False, label="backup-sheet")
     return paths
 
 
@@ -302,7 +308,9 @@ def print_backup(
     keys: Path = typer.Option(..., "--keys", help="Offline keys tarball (offline-creds.tgz)."),
     root: Path | None = typer.Option(None, "--root", help="root.json deciding which key is the active root key."),
     key_id: str | None = typer.Option(None, "--key-id", help="Back up the key whose id starts with this instead."),
-    out: Path | None = typer.Option(None, "--out", help="Write sheets to FILE.pdf, .png, .svg (one file per page) or .txt."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write sheets to FILE.pdf, .png, .svg (one file per page) or .txt."
+    ),
     terminal: bool = typer.Option(False, "--terminal", help="Show the sheets on this terminal (may be recorded!)."),
     factory: str = typer.Option("", "--factory", help="Factory name printed on the sheet."),
     date: str | None = typer.Option(None, "--date", help="Date printed on the sheet, YYYY-MM-DD (default: today)."),
@@ -330,7 +338,6 @@ def print_backup(
     parsed_root = _load_root(root, archive)
     entries = _select_keys(archive, parsed_root, key_id)
     sheets = _build_sheets(
-        archive,
         parsed_root,
         entries,
         factory=factory,
@@ -387,7 +394,7 @@ def verify_backup(
             status = (
                 f", {'/'.join(roles)} key of root.json v{parsed_root.version}"
                 if roles
-                else f", NOT a key of root.json v{parsed_root.version}"
+                else f", holds NO role in root.json v{parsed_root.version}"
             )
         _out(f"verified: {decoded.source} reproduces {key.kind} key {key.keyid} ({entry.base}.sec{status})")
 
@@ -449,6 +456,8 @@ def restore_backup(
                 hint="Restore the backup of the current root key, or pass --role for another role's key.",
             )
         base = f"{KEYS_DIR}fioctl-{role}-{keyid}"
+        if base + ".sec" in files_out:  # the same key read from two inputs
+            continue
         files_out[base + ".pub"] = public_key_file(parsed_root.meta.keys[keyid])
         files_out[base + ".sec"] = secret_key_file(key)
         restored.append((keyid, base))

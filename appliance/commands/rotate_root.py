@@ -20,6 +20,14 @@ def rotate_root(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+    require_backup_readback: bool = typer.Option(
+        False,
+        "--require-backup-readback",
+        help="Withhold the response until the new key's paper backup is read back (also set by 'policy').",
+    ),
+    backup_scan: list[Path] = typer.Option([], "--backup-scan", help="Photo of the new key's backup QR code(s)."),
+    backup_typed: list[Path] = typer.Option([], "--backup-typed", help="Typed lines of the new key's backup."),
+    backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     import os
@@ -52,4 +60,8 @@ def rotate_root(
     ceremony.confirm(yes)
     ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
+    required = require_backup_readback or bool(ceremony.home.policy().get("require_backup_readback"))
+    ceremony.require_backup(
+        new_key.keyid, data, required=required, scans=backup_scan, typed=backup_typed, shares=backup_shares
+    )
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)

@@ -96,3 +96,10 @@ class AbortedByOperator(AirgapError):
 
     exit_code = 9
     hint = "Nothing was changed."
+
+
+class BackupPendingError(AirgapError):
+    """Policy requires the new key's paper backup to be read back before the ceremony may finish."""
+
+    exit_code = 10
+    hint = "Print the backup, read it back, and re-run the same command with --backup-scan or --backup-typed."

@@ -50,6 +50,7 @@ KINDS = (KIND_KEY, KIND_SHARE)
 
 # Printed letters people confuse with base32 letters; the checksums still decide.
 _TYPO_MAP = str.maketrans({"0": "O", "1": "I"})
+_ALPHABET_BYTES = ALPHABET.encode("ascii")
 _INFO_HEADERS = frozenset({"factory", "date", "role", "sheet"})
 
 
@@ -119,7 +120,9 @@ class DecodedBackup:
         try:
             key = PrivateKey.from_secret_bytes(self.keytype, self.secret)
         except KeyFormatError as exc:
-            raise BackupMismatchError(f"{self.source} does not hold a valid {self.keytype} key: {exc.message}") from None
+            raise BackupMismatchError(
+                f"{self.source} does not hold a valid {self.keytype} key: {exc.message}"
+            ) from None
         if not key.keyid.startswith(self.keyid_prefix):
             raise BackupMismatchError(
                 f"{self.source} names key {self.keyid_prefix} but rebuilds key {key.keyid[:KEYID_PREFIX_LEN]}"
@@ -246,13 +249,19 @@ def _leading_number(line: str) -> str:
 
 def _locate_single_error(number: int, letters: str, check: str) -> int | None:
     """1-based position of the one letter whose change makes the line check match, if unique."""
+    target = int(check, 16)
+    head = f"{number}:".encode("ascii")
+    data = letters.encode("ascii")
     found = None
-    for pos in range(len(letters)):
-        for ch in ALPHABET:
-            if ch != letters[pos] and line_check(number, letters[:pos] + ch + letters[pos + 1 :]) == check:
-                if found is not None and found != pos + 1:
+    for pos in range(len(data)):
+        prefix = binascii.crc_hqx(head + data[:pos], 0xFFFF)  # CRC chaining: only the tail is recomputed
+        tail = data[pos + 1 :]
+        for ch in _ALPHABET_BYTES:
+            if ch != data[pos] and binascii.crc_hqx(bytes((ch,)) + tail, prefix) == target:
+                if found is not None:
                     return None
                 found = pos + 1
+                break
     return found
 
 
@@ -352,7 +361,9 @@ class QrContent:
     content: bytes = field(repr=False)
 
 
-def qr_payloads(kind: str, keytype: str, keyid: str, content: bytes, *, part_bytes: int = DEFAULT_PART_BYTES) -> list[str]:
+def qr_payloads(
+    kind: str, keytype: str, keyid: str, content: bytes, *, part_bytes: int = DEFAULT_PART_BYTES
+) -> list[str]:
     """The text of each QR code for ``content``, split into parts of at most ``part_bytes`` bytes."""
     if kind not in KINDS or keytype not in KEYTYPES:
         raise ValueError("unknown QR kind or keytype")
@@ -428,7 +439,9 @@ def assemble_qr(texts: Iterable[tuple[str, str]]) -> list[QrContent]:
 def decoded_from_qr(content: QrContent) -> DecodedBackup:
     if content.kind != KIND_KEY:
         raise ValueError("not a key QR set")
-    return DecodedBackup(content.keytype, content.keyid_prefix, content.content, f"QR backup of key {content.keyid_prefix}")
+    return DecodedBackup(
+        content.keytype, content.keyid_prefix, content.content, f"QR backup of key {content.keyid_prefix}"
+    )
 
 
 # --- sheets ----------------------------------------------------------------------------------
@@ -448,7 +461,7 @@ class Sheet:
     footer: str
 
 
-SECRET_WARNING = "SECRET - whoever holds this sheet can sign as this key. Keep it in a safe."
+SECRET_WARNING = "SECRET - whoever holds this sheet can sign as this key. Keep it in a safe."  # noqa: S105
 
 
 def _ed25519_steps() -> tuple[str, ...]:
@@ -511,7 +524,7 @@ def key_sheet(
         warning=SECRET_WARNING,
         fields=fields,
         qr=tuple(zip(captions, payloads, strict=True)),
-        block_title=f"Typed backup: type every line below, {len(encode_lines(secret))} numbered (base32, line check, block check)",
+        block_title=f"Typed backup: {len(encode_lines(secret))} numbered lines (base32, line check, block check)",
         block=tuple(block),
         instructions=steps,
         footer=f"{role_for_name} key {key.keyid[:KEYID_PREFIX_LEN]}",

@@ -298,7 +298,7 @@ def share_sheet(
         "type (1 ED25519, 2 RSA), bytes 2-3 = length L (big-endian), then L bytes: the key secret exactly as "
         "a typed key backup decodes (ED25519 seed, or RSA PKCS#1 DER), then padding. Build the .sec file from "
         "them as bundle-spec.md section 4 describes.",
-        f"QR codes hold 'TUFBK1:S:<type>:<key id prefix>:<part>/<parts>:<digest>:<base32>:<crc>'; the joined "
+        "QR codes hold 'TUFBK1:S:<type>:<key id prefix>:<part>/<parts>:<digest>:<base32>:<crc>'; the joined "
         "data are the share's 10-bit word indices, big-endian.",
     )
     fields = (

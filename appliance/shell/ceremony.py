@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, answer, assert_no_private_material, open_request, seal
-from ..core.errors import BundleError, DurabilityError, UsageError
+from ..core.errors import AirgapError, BackupPendingError, BundleError, DurabilityError, UsageError
 from ..core.identity import Identity, PeerKey, fingerprint_words, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
@@ -154,6 +154,45 @@ class Ceremony:
 
         write_durable(self.keys_path, data, replace=True, verify=check, label="tarball")
         return data
+
+    def require_backup(
+        self,
+        keyid: str,
+        archive_bytes: bytes,
+        *,
+        required: bool,
+        scans: Sequence[Path],
+        typed: Sequence[Path],
+        shares: Sequence[Path],
+    ) -> None:
+        """Withhold the response until the new key's paper backup reproduces it (when policy says so)."""
+        if not (required or scans or typed or shares):
+            return
+        if not (scans or typed or shares):
+            raise BackupPendingError(
+                f"new key {keyid[:16]} is stored in {self.keys_path}; the response is withheld until its paper "
+                "backup is read back",
+                hint=f"Print it with 'tuf-appliance backup print --keys {self.keys_path} --key-id {keyid[:16]} "
+                "--out sheet.pdf', then re-run this command with the same request and --backup-scan PHOTO "
+                "or --backup-typed FILE; the same key is reused.",
+            )
+        from ..commands.backup import read_backups
+        from ..core.paper import confirm_backup
+
+        archive = KeysArchive.from_bytes(archive_bytes)
+        backups = read_backups(scans, typed, shares).backups
+        problems = []
+        for backup in backups:
+            try:
+                confirm_backup(archive, keyid, backup.secret)
+            except AirgapError as exc:
+                problems.append(exc)
+                continue
+            console().print(f"backup of new key {keyid[:16]} read back and verified ({backup.source})")
+            return
+        if problems:
+            raise problems[0]
+        raise BackupPendingError(f"no backup of new key {keyid[:16]} was found in the inputs")
 
     def respond(self, result: dict[str, Any], *, archive_bytes: bytes | None, now: datetime) -> Path:
         if archive_bytes is not None:

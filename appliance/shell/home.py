@@ -86,6 +86,19 @@ class Home:
     def pin(self, peer: PeerKey) -> None:
         write_durable(self.peer_pub, peer.to_bytes(), replace=True, mode=0o644, label="pin")
 
+    @property
+    def policy_file(self) -> Path:
+        return self.path / "policy.json"
+
+    def policy(self) -> dict[str, Any]:
+        """Ceremony policy set by the security officer (``tuf-appliance policy``)."""
+        if not self.policy_file.exists():
+            return {}
+        return loads_object(read_capped(self.policy_file, 64 * 1024, what="policy"), what="policy")
+
+    def set_policy(self, policy: dict[str, Any]) -> None:
+        write_durable(self.policy_file, dumps_pretty(policy), replace=True, label="policy")
+
     def load_state(self) -> dict[str, Any]:
         if not self.state_file.exists():
             return {}

@@ -247,7 +247,11 @@ def render_pdf(pages: list[Page]) -> bytes:
     """A small vector PDF: Courier text and filled rectangles, A4, deterministic bytes."""
     scale = 72 / DPI
     width, height = PAGE_W * scale, PAGE_H * scale
-    objects: list[bytes] = [b"", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"]
+    objects: list[bytes] = [
+        b"",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+    ]
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier-Bold /Encoding /WinAnsiEncoding >>")
     page_ids = []
     for page in pages:
@@ -255,9 +259,7 @@ def render_pdf(pages: list[Page]) -> bytes:
         for element in page.elements:
             if isinstance(element, Box):
                 y = (PAGE_H - element.y - element.h) * scale
-                ops.append(
-                    f"{element.x * scale:.3f} {y:.3f} {element.w * scale:.3f} {element.h * scale:.3f} re f"
-                )
+                ops.append(f"{element.x * scale:.3f} {y:.3f} {element.w * scale:.3f} {element.h * scale:.3f} re f")
         for element in page.elements:
             if isinstance(element, Text):
                 font = "/F2" if element.bold else "/F1"
@@ -325,7 +327,9 @@ def terminal_qr(payload: str) -> str:
     glyphs = {(True, True): "\u2588", (True, False): "\u2580", (False, True): "\u2584", (False, False): " "}
     rows = []
     for r in range(0, len(matrix), 2):
-        rows.append("".join(glyphs[(not top, not bottom)] for top, bottom in zip(matrix[r], matrix[r + 1], strict=True)))
+        rows.append(
+            "".join(glyphs[(not top, not bottom)] for top, bottom in zip(matrix[r], matrix[r + 1], strict=True))
+        )
     return "\n".join(rows)
 
 
@@ -341,17 +345,19 @@ def terminal_sheet(sheet: Sheet) -> str:
     return "\n".join(out) + "\n"
 
 
-def check_pages_read_back(pages: list[Page]) -> None:
+def check_pages_read_back(pages: list[Page], png: list[bytes] | None = None) -> None:
     """Rasterise every page holding QR codes and decode it: each code must read back exactly.
 
-    PDF and SVG output draw the same boxes, so this also vouches for their codes."""
+    ``png`` may hold the already rendered pages.  PDF and SVG output draw the same
+    boxes, so this also vouches for their codes."""
     from ..core.errors import AirgapError
     from .qrscan import decode_qr_texts
 
     for number, page in enumerate(pages, 1):
         if not page.payloads:
             continue
-        found = set(decode_qr_texts(render_png(page), what=f"rendered page {number}"))
+        image = png[number - 1] if png is not None else render_png(page)
+        found = set(decode_qr_texts(image, what=f"rendered page {number}"))
         missing = [i for i, payload in enumerate(page.payloads, 1) if payload not in found]
         if missing:
             raise AirgapError(

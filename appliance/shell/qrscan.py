@@ -28,7 +28,9 @@ def decode_qr_texts(data: bytes, *, what: str) -> list[str]:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise InputFormatError(f"{what} is {width}x{height}: more than {MAX_PIXELS} pixels; refusing to decode it")
+                raise InputFormatError(
+                    f"{what} is {width}x{height}: more than {MAX_PIXELS} pixels; refusing to decode it"
+                )
             image.load()
             gray = image.convert("L")
     except InputFormatError:
@@ -39,7 +41,8 @@ def decode_qr_texts(data: bytes, *, what: str) -> list[str]:
         raise InputFormatError(f"{what} is not an image that can be read (PNG, JPEG, ...)") from None
     except (OSError, ValueError, SyntaxError):
         raise InputFormatError(f"{what} is a damaged image") from None
-    results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    # A plain BarcodeFormat is accepted at run time by every zxing-cpp >= 2.2; newer stubs want BarcodeFormats.
+    results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     return [r.text for r in results if r.valid and r.text]
 
 

@@ -1,0 +1,34 @@
+"""``tuf-appliance policy``: ceremony rules the security officer sets once per appliance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .identity import HOME_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("policy")(policy)
+
+
+def policy(
+    require_backup_readback: bool | None = typer.Option(
+        None,
+        "--require-backup-readback/--no-require-backup-readback",
+        help="Root rotations withhold their response until the new key's paper backup is read back.",
+    ),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Show the appliance's ceremony policy, or change it."""
+    from ..shell.home import Home, default_home
+    from ..shell.render import console
+
+    place = Home(home or default_home("appliance"), "appliance")
+    place.identity()  # policy belongs to an initialised appliance
+    current = place.policy()
+    if require_backup_readback is not None:
+        current["require_backup_readback"] = require_backup_readback
+        place.set_policy(current)
+    console().print(f"require backup read-back: {'yes' if current.get('require_backup_readback') else 'no'}")
