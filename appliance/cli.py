@@ -6,23 +6,9 @@ Each command group lives in ``appliance/commands/<group>.py``; heavy imports
 
 from __future__ import annotations
 
-import typer
+from .errorhandling import make_app, run_cli
 
-from .errorhandling import run_cli
-
-app = typer.Typer(
-    name="tuf-appliance",
-    help="Air-gapped TUF key appliance: rotate keys, sign, back up — offline.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,  # plain click help: the rich help renderer alone doubles start-up time
-    add_completion=False,
-)
-
-
-@app.callback()
-def _root() -> None:
-    """Keep sub-commands as a group even when only one is registered."""
+app = make_app("tuf-appliance", "Air-gapped TUF key appliance: rotate keys, sign, back up — offline.")
 
 
 def _register() -> None:

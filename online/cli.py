@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import typer
+from appliance.errorhandling import make_app, run_cli
 
-from appliance.errorhandling import run_cli
-
-app = typer.Typer(
-    name="tuf-online",
-    help="Online station: fetch roots into signed requests, verify and upload responses.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,  # plain click help: the rich help renderer alone doubles start-up time
-    add_completion=False,
-)
-
-
-@app.callback()
-def _root() -> None:
-    """Keep sub-commands as a group even when only one is registered."""
+app = make_app("tuf-online", "Online station: fetch roots into signed requests, verify and upload responses.")
 
 
 def _register() -> None:

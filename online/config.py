@@ -128,3 +128,8 @@ def resolve_connection(
         factory=resolve_factory(factory, env),
         token=resolve_token(token, token_file, env),
     )
+
+
+def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> Any:
+    """A FactoryClient for ``factory`` with server and token resolved as above."""
+    return Connection(resolve_server(server), resolve_factory(factory), resolve_token(token, token_file)).client()

@@ -15,7 +15,7 @@ from appliance.core.rootpair import RootPair, check_pair, verify_history
 from appliance.shell.durable import write_durable
 from appliance.shell.render import console, root_table
 
-from .connect import make_client, resolve_factory
+from .config import make_client, resolve_factory
 from .station import Station
 
 

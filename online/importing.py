@@ -22,7 +22,7 @@ from appliance.core.verify import verify_root_chain
 from appliance.shell.durable import crashpoint, read_capped
 from appliance.shell.render import console, root_table
 
-from .connect import make_client
+from .config import make_client
 from .station import Station
 
 ROOT_OPERATIONS = ("rotate-root", "rotate-targets")

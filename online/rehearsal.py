@@ -131,7 +131,7 @@ class Rehearsal:
 
             ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
             if self.with_targets:
-                from .connect import make_client as _client
+                from .config import make_client as _client
                 from .exporting import targets_payload, wave_payload
                 from .targets_api import complete_wave, create_wave
 
@@ -149,7 +149,7 @@ class Rehearsal:
                 self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
                 ceremony("sign-targets", {"wave": "wave-1"}, targets_only, lambda c: wave_payload(c, "wave-1"))
                 self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
-            from .connect import make_client
+            from .config import make_client
 
             client = make_client(url, None, token_file, self.factory)
             ci = Root.from_bytes(client.get_root())

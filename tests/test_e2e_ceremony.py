@@ -13,7 +13,7 @@ from appliance.core.identity import Identity, PeerKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
 from appliance.shell.home import Home
-from online.connect import make_client
+from online.config import make_client
 from online.exporting import export_request
 from online.importing import import_bundle
 from online.rehearsal import Rehearsal

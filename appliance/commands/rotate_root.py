@@ -30,30 +30,15 @@ def rotate_root(
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
-    import os
-    from datetime import UTC, datetime
-
-    from ..core.keys import PrivateKey, generate_key
     from ..core.rotation import RotationParameters, plan_root_rotation
-    from ..core.timefmt import format_expires, parse_expires
+    from ..core.timefmt import format_expires
     from ..shell.ceremony import Ceremony, root_result
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-root")
     params = RotationParameters.from_dict(ceremony.request.parameters)
-    archive = ceremony.archive
-    new_key: PrivateKey | None = None
-    now = datetime.now(UTC).replace(microsecond=0)
-    resume = ceremony.resume_record()
-    if resume is not None:
-        # A previous run stored the tarball but did not finish: reuse its key, never mint a second one.
-        entry = next((e for e in archive.entries if e.keyid == resume.get("new_keyid") and e.private), None)
-        if entry is not None:
-            new_key = entry.private
-            now = parse_expires(resume.get("now"))
-    if new_key is None:
-        new_key = generate_key(params.key_type, os.urandom)
-    plan = plan_root_rotation(ceremony.current, archive, new_key, params, now)
-    stored = archive if any(e.keyid == new_key.keyid for e in archive.entries) else archive.with_key("root", new_key)
+    new_key, now = ceremony.new_key(params.key_type)
+    plan = plan_root_rotation(ceremony.current, ceremony.archive, new_key, params, now)
+    stored = ceremony.with_new_key("root", new_key)
 
     new_keys = [("root", new_key)]
     ceremony.review(plan.new, title="rotate-root", show_json=show_json, new_keys=new_keys)

@@ -30,14 +30,11 @@ def rotate_targets(
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
-    import os
-    from datetime import UTC, datetime
-
     from ..core.errors import BundleError
-    from ..core.keys import PrivateKey, PublicKey, generate_key
+    from ..core.keys import PublicKey
     from ..core.metadata import Envelope
     from ..core.rotation import RotationParameters, plan_targets_rotation
-    from ..core.timefmt import format_expires, parse_expires
+    from ..core.timefmt import format_expires
     from ..shell.ceremony import Ceremony, root_result
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-targets")
@@ -48,18 +45,9 @@ def rotate_targets(
     if not isinstance(prod_targets, dict):
         raise BundleError("request payload production_targets must be an object")
     envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in prod_targets.items()}
-    archive = ceremony.archive
-    new_key: PrivateKey | None = None
-    now = datetime.now(UTC).replace(microsecond=0)
-    resume = ceremony.resume_record()
-    if resume is not None:
-        entry = next((e for e in archive.entries if e.keyid == resume.get("new_keyid") and e.private), None)
-        if entry is not None:
-            new_key, now = entry.private, parse_expires(resume.get("now"))
-    if new_key is None:
-        new_key = generate_key(params.key_type, os.urandom)
-    plan = plan_targets_rotation(ceremony.current, archive, new_key, params, now, online, envelopes)
-    stored = archive if any(e.keyid == new_key.keyid for e in archive.entries) else archive.with_key("targets", new_key)
+    new_key, now = ceremony.new_key(params.key_type)
+    plan = plan_targets_rotation(ceremony.current, ceremony.archive, new_key, params, now, online, envelopes)
+    stored = ceremony.with_new_key("targets", new_key)
 
     details = [f"online CI targets key kept: {plan.online_keyid[:16]}"]
     details += [f"offline targets key retired: {k[:16]}" for k in plan.replaced]

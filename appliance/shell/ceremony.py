@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,27 @@ class Ceremony:
     def resume_record(self) -> dict[str, Any] | None:
         record = self.state.get("in_progress", {}).get(self.request.request_id)
         return record if isinstance(record, dict) else None
+
+    def new_key(self, key_type: str) -> tuple[PrivateKey, datetime]:
+        """The key (and ceremony time) for this request: a fresh one, or, when a previous run stored
+        its key in the tarball and then stopped, that same key, never a second one."""
+        import os
+
+        from ..core.keys import generate_key
+        from ..core.timefmt import parse_expires
+
+        record = self.resume_record()
+        if record is not None:
+            entry = next((e for e in self.archive.entries if e.keyid == record.get("new_keyid") and e.private), None)
+            if entry is not None and entry.private is not None:
+                return entry.private, parse_expires(record.get("now"))
+        return generate_key(key_type, os.urandom), datetime.now(UTC).replace(microsecond=0)
+
+    def with_new_key(self, role: str, key: PrivateKey) -> KeysArchive:
+        """The tarball plus ``tufrepo/keys/fioctl-<role>-<keyid>`` (already there when resuming)."""
+        if any(e.keyid == key.keyid for e in self.archive.entries):
+            return self.archive
+        return self.archive.with_key(role, key)
 
     def review(
         self,

@@ -8,12 +8,11 @@ import typer
 
 from appliance.commands.identity import HOME_HELP
 
+from ..config import factory_option, server_option, token_file_option, token_option
+
 export_app = typer.Typer(
     help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None
 )
-
-SERVER_HELP = "Factory API base URL (or TUF_ONLINE_SERVER)."
-TOKEN_HELP = "API token (or TUF_ONLINE_TOKEN); prefer --token-file."  # noqa: S105 (help text)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,14 +22,14 @@ def register(app: typer.Typer) -> None:
 
 @export_app.command("rotate-root")
 def export_rotate_root(
-    factory: str = typer.Option(None, "--factory", help="Factory name (or TUF_ONLINE_FACTORY)."),
+    factory: str | None = factory_option(),
     out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new root key: ED25519 or RSA."),
     changelog: str = typer.Option("", "--changelog", "-m", help="Reason, recorded in x-changelog of the new root."),
     validity_days: int | None = typer.Option(None, "--validity-days", help="New root validity (default 1 year)."),
-    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
-    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
-    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Fetch the CI and production root histories into a rotate-root request."""
@@ -56,14 +55,14 @@ def export_rotate_root(
 
 @export_app.command("rotate-targets")
 def export_rotate_targets(
-    factory: str = typer.Option(None, "--factory", help="Factory name (or TUF_ONLINE_FACTORY)."),
+    factory: str | None = factory_option(),
     out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new offline targets key."),
     changelog: str = typer.Option("", "--changelog", "-m", help="Reason (default: 'Targets role key rotation')."),
     tags: str = typer.Option("", "--tags", help="Comma-separated production tags whose targets get re-signed."),
-    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
-    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
-    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Fetch roots, the online targets key and production targets into a rotate-targets request."""
@@ -89,11 +88,11 @@ def export_rotate_targets(
 @export_app.command("sign-targets")
 def export_sign_targets(
     wave: str = typer.Option(..., "--wave", help="Wave whose production targets need the offline signature."),
-    factory: str = typer.Option(None, "--factory", help="Factory name (or TUF_ONLINE_FACTORY)."),
+    factory: str | None = factory_option(),
     out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
-    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
-    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
-    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Put a wave's production targets.json (signed online) into a sign-targets request."""
@@ -114,9 +113,9 @@ def export_sign_targets(
 
 def import_response(
     response: Path = typer.Argument(..., help="Response bundle written by the appliance."),
-    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
-    token: str | None = typer.Option(None, "--token", help=TOKEN_HELP),
-    token_file: Path | None = typer.Option(None, "--token-file", help="File holding the API token."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""

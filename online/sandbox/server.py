@@ -207,17 +207,21 @@ class SandboxApp:
             store.save_wave(wave, new=True)
         return json_reply(201, {"message": f"wave {name} created", "name": name})
 
+    def _open_wave(self, factory: str, name: str) -> tuple[WaveStore, dict[str, Any], Envelope, Root]:
+        """An open wave with its targets and the current production root (caller holds the lock)."""
+        store = self._waves(factory)
+        wave = store.wave(name)
+        if wave is None:
+            raise Refusal(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
+        if wave.get("status") != "created":
+            raise Refusal(409, "wave-closed", f"wave {name} is {wave.get('status')}")
+        prod = self.state.root(factory, True)
+        assert prod is not None
+        return store, wave, Envelope.from_dict(wave["targets"], what="stored wave targets"), prod
+
     def _sign_wave(self, factory: str, name: str, body: bytes) -> Reply:
         with self.lock:
-            store = self._waves(factory)
-            wave = store.wave(name)
-            if wave is None:
-                return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
-            if wave.get("status") != "created":
-                return error_reply(409, "wave-closed", f"wave {name} is {wave.get('status')}")
-            envelope = Envelope.from_dict(wave["targets"], what="stored wave targets")
-            prod = self.state.root(factory, True)
-            assert prod is not None
+            store, wave, envelope, prod = self._open_wave(factory, name)
             merged = add_signatures(envelope, checked_signatures(body, envelope, prod))
             store.save_wave({**wave, "targets": merged.to_dict()}, new=False)
             result = check_role(merged, prod, "targets")
@@ -225,15 +229,7 @@ class SandboxApp:
 
     def _complete_wave(self, factory: str, name: str) -> Reply:
         with self.lock:
-            store = self._waves(factory)
-            wave = store.wave(name)
-            if wave is None:
-                return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
-            if wave.get("status") != "created":
-                return error_reply(409, "wave-closed", f"wave {name} is {wave.get('status')}")
-            envelope = Envelope.from_dict(wave["targets"], what="stored wave targets")
-            prod = self.state.root(factory, True)
-            assert prod is not None
+            store, wave, envelope, prod = self._open_wave(factory, name)
             publishable(envelope, prod)
             store.save_production_targets(wave["tag"], envelope)
             store.save_wave({**wave, "status": "complete"}, new=False)
