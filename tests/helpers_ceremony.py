@@ -104,3 +104,53 @@ def init_home(tool: str, home: Path) -> None:
 def pair(tool: str, home: Path, peer_pub: Path) -> None:
     out = run(tool, "pair", "--home", str(home), "--peer", str(peer_pub), "--yes")
     assert out.returncode == 0, out.stderr
+
+
+@dataclass
+class Bench:
+    """An initialised appliance home, a station identity (pinned unless ``paired=False``) and a stick."""
+
+    home: Path
+    station: Identity
+    station_pub: Path
+    stick: Path
+
+    @property
+    def appliance_pub(self):  # type: ignore[no-untyped-def]
+        from appliance.core.identity import PeerKey
+
+        return PeerKey.from_bytes((self.home / "identity.pub").read_bytes())
+
+    def appliance(self, operation: str, keys: Path, request: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            "appliance",
+            operation,
+            "--home",
+            str(self.home),
+            "--keys",
+            str(keys),
+            "--request",
+            str(request),
+            "--out",
+            str(self.stick),
+            *extra,
+        )
+
+
+def make_bench(tmp_path: Path, *, paired: bool = True) -> Bench:
+    home = tmp_path / "appliance-home"
+    init_home("appliance", home)
+    station = Identity("station", "test-station", os.urandom(32))
+    station_pub = tmp_path / "station.pub"
+    station_pub.write_bytes(station.peer.to_bytes())
+    if paired:
+        pair("appliance", home, station_pub)
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    return Bench(home, station, station_pub, stick)
+
+
+def write_keys(path: Path, archive: KeysArchive) -> Path:
+    path.write_bytes(archive.to_bytes(mtime=0))
+    path.chmod(0o600)
+    return path

@@ -10,31 +10,29 @@ from pathlib import Path
 import pytest
 
 from appliance.core.bundle import PRIVATE_MARKERS, check_binding, open_request, open_response
-from appliance.core.identity import Identity, PeerKey
+from appliance.core.identity import Identity
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair
 from appliance.core.rotation import verify_new_pair
 from appliance.shell.home import Home
-from tests.helpers_ceremony import NOW, init_home, make_factory, pair, rotate_request, run, seeded
+from tests.helpers_ceremony import (
+    NOW,
+    make_bench,
+    make_factory,
+    rotate_request,
+    run,
+    seeded,
+    write_keys,
+)
 
 
 @pytest.fixture()
 def setup(tmp_path: Path):
-    home = tmp_path / "appliance-home"
-    init_home("appliance", home)
-    station = Identity("station", "test-station", os.urandom(32))
-    station_pub = tmp_path / "station.pub"
-    station_pub.write_bytes(station.peer.to_bytes())
-    pair("appliance", home, station_pub)
+    bench = make_bench(tmp_path)
     factory = make_factory()
-    keys = tmp_path / "offline-creds.tgz"
-    keys.write_bytes(factory.archive.to_bytes(mtime=0))
-    keys.chmod(0o600)
-    stick = tmp_path / "usb"
-    stick.mkdir()
-    appliance_pub = PeerKey.from_bytes((home / "identity.pub").read_bytes())
-    return home, station, factory, keys, stick, appliance_pub
+    keys = write_keys(tmp_path / "offline-creds.tgz", factory.archive)
+    return bench.home, bench.station, factory, keys, bench.stick, bench.appliance_pub
 
 
 def _rotate(home: Path, keys: Path, request: Path, stick: Path):

@@ -12,24 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from appliance.core.identity import Identity
-from tests.helpers_ceremony import init_home, make_factory, pair, rotate_request, run
+from tests.helpers_ceremony import make_bench, make_factory, pair, rotate_request, run, write_keys
 
 
 @pytest.fixture()
 def prepared(tmp_path: Path):
-    home = tmp_path / "home"
-    init_home("appliance", home)
-    station = Identity("station", "st", os.urandom(32))
-    (tmp_path / "station.pub").write_bytes(station.peer.to_bytes())
+    bench = make_bench(tmp_path, paired=False)
     factory = make_factory()
-    keys = tmp_path / "creds.tgz"
-    keys.write_bytes(factory.archive.to_bytes(mtime=0))
-    stick = tmp_path / "stick"
-    stick.mkdir()
-    req, data = rotate_request(factory, station)
-    (stick / "request.json").write_bytes(data)
-    return home, tmp_path / "station.pub", keys, stick, req
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
+    req, data = rotate_request(factory, bench.station)
+    (bench.stick / "request.json").write_bytes(data)
+    return bench.home, bench.station_pub, keys, bench.stick, req
 
 
 def _args(home: Path, keys: Path, stick: Path) -> list[str]:

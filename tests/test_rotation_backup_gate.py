@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from appliance.core.bundle import open_response
-from appliance.core.identity import Identity, PeerKey
+from appliance.core.identity import PeerKey
 from appliance.core.keysarchive import KeysArchive
-from tests.helpers_ceremony import init_home, make_factory, pair, rotate_request, run
+from tests.helpers_ceremony import make_bench, make_factory, rotate_request, run, write_keys
 
 
 def test_response_waits_for_the_backup_of_the_new_key(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    init_home("appliance", home)
-    station = Identity("station", "st", os.urandom(32))
-    (tmp_path / "station.pub").write_bytes(station.peer.to_bytes())
-    pair("appliance", home, tmp_path / "station.pub")
+    bench = make_bench(tmp_path)
+    home, station, stick = bench.home, bench.station, bench.stick
     assert run("appliance", "policy", "--home", str(home), "--require-backup-readback").returncode == 0
     factory = make_factory()
-    keys = tmp_path / "creds.tgz"
-    keys.write_bytes(factory.archive.to_bytes(mtime=0))
-    stick = tmp_path / "stick"
-    stick.mkdir()
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
     req, data = rotate_request(factory, station)
     (stick / "req.json").write_bytes(data)
     args = [

@@ -11,7 +11,7 @@ import pytest
 
 from appliance.core.bundle import make_request, open_response, seal
 from appliance.core.errors import KeyMissingError, VerificationError
-from appliance.core.identity import Identity, PeerKey
+from appliance.core.identity import Identity
 from appliance.core.keys import SignatureEntry
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Envelope, Root
@@ -19,7 +19,7 @@ from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters, plan_targets_rotation, verify_new_pair
 from appliance.core.targets import add_signatures, check_production_targets, offline_targets_signers
 from appliance.core.timefmt import format_expires
-from tests.helpers_ceremony import NOW, Factory, init_home, make_factory, pair, run, seeded
+from tests.helpers_ceremony import NOW, Factory, make_bench, make_factory, run, seeded, write_keys
 
 
 def wave_targets(factory: Factory, *, version: int = 5, signer_seed: int | None = None) -> Envelope:
@@ -47,15 +47,8 @@ def wave_targets(factory: Factory, *, version: int = 5, signer_seed: int | None 
 
 @pytest.fixture()
 def ceremony(tmp_path: Path):
-    home = tmp_path / "appliance-home"
-    init_home("appliance", home)
-    station = Identity("station", "st", os.urandom(32))
-    (tmp_path / "station.pub").write_bytes(station.peer.to_bytes())
-    pair("appliance", home, tmp_path / "station.pub")
-    stick = tmp_path / "usb"
-    stick.mkdir()
-    appliance_pub = PeerKey.from_bytes((home / "identity.pub").read_bytes())
-    return home, station, stick, appliance_pub
+    bench = make_bench(tmp_path)
+    return bench.home, bench.station, bench.stick, bench.appliance_pub
 
 
 def _request(factory: Factory, station: Identity, operation: str, parameters: dict, extra: dict, sequence: int = 1):
@@ -73,10 +66,7 @@ def _request(factory: Factory, station: Identity, operation: str, parameters: di
 
 
 def _write_keys(tmp_path: Path, archive: KeysArchive) -> Path:
-    keys = tmp_path / "offline-creds.tgz"
-    keys.write_bytes(archive.to_bytes(mtime=0))
-    keys.chmod(0o600)
-    return keys
+    return write_keys(tmp_path / "offline-creds.tgz", archive)
 
 
 @pytest.mark.parametrize("existing_offline", [False, True], ids=["first-offline-key", "replace-offline-key"])

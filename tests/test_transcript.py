@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from appliance.core.errors import VerificationError
 from appliance.core.identity import Identity, PeerKey
 from appliance.core.transcript import GENESIS, entry_digest, entry_line, seal_entry, verify_transcript
-from tests.helpers_ceremony import init_home, make_factory, pair, rotate_request, run
+from tests.helpers_ceremony import make_bench, make_factory, rotate_request, run, write_keys
 
 APPLIANCE = Identity("appliance", "a", bytes([5]) * 32)
 
@@ -57,14 +56,10 @@ def test_other_appliance_cannot_extend() -> None:
 
 
 def test_ceremonies_append_to_the_transcript(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    init_home("appliance", home)
-    station = Identity("station", "st", os.urandom(32))
-    (tmp_path / "station.pub").write_bytes(station.peer.to_bytes())
-    pair("appliance", home, tmp_path / "station.pub")
+    bench = make_bench(tmp_path)
+    home, station = bench.home, bench.station
     factory = make_factory()
-    keys = tmp_path / "creds.tgz"
-    keys.write_bytes(factory.archive.to_bytes(mtime=0))
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
     req, data = rotate_request(factory, station)
     (tmp_path / "req.json").write_bytes(data)
     done = run(
