@@ -54,7 +54,7 @@ class Station:
         return open_request(read_capped(path, MAX_BUNDLE_BYTES, what="pending request"), own, what=str(path))
 
     def progress(self, request_id: str) -> dict[str, Any]:
-        path = self.home.subdir("imports") / f"{request_id}.json"
+        path = self.home.path / "imports" / f"{request_id}.json"
         if not path.exists():
             return {}
         return loads_object(read_capped(path, 1024 * 1024, what="import progress"))

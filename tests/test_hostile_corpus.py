@@ -455,8 +455,12 @@ class World:
         self.forks = ForkServer(base / "fork-io", size=max(2, os.cpu_count() or 1))
         self.server = SandboxServer(self.state)
         self.url = self.server.start()
-        self.templates = {"fresh": self._fresh(base / "fresh")}
-        self.templates["completed"] = self._completed(base / "completed")
+        try:
+            self.templates = {"fresh": self._fresh(base / "fresh")}
+            self.templates["completed"] = self._completed(base / "completed")
+        except BaseException:
+            self.stop()
+            raise
 
     def _fresh(self, tree: Path) -> Path:
         appliance_home = Home(tree / "appliance-home", "appliance")

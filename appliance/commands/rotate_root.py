@@ -35,6 +35,8 @@ def rotate_root(
     from ..shell.ceremony import Ceremony, root_result
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-root")
+    if ceremony.finish_answered():
+        return
     params = RotationParameters.from_dict(ceremony.request.parameters)
     new_key, now = ceremony.new_key(params.key_type)
     plan = plan_root_rotation(ceremony.current, ceremony.archive, new_key, params, now)

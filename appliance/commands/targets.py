@@ -38,6 +38,8 @@ def rotate_targets(
     from ..shell.ceremony import Ceremony, root_result
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-targets")
+    if ceremony.finish_answered():
+        return
     payload = ceremony.request.payload
     params = RotationParameters.from_dict(ceremony.request.parameters)
     online = PublicKey.from_dict(payload.get("online_targets_key"))

@@ -124,7 +124,7 @@ class Identity:
         side, name, seed = obj.get("side"), obj.get("name"), obj.get("seed")
         if obj.get("type") != "tuf-airgap-identity-secret" or side not in SIDES or not isinstance(name, str):
             raise KeyFormatError(f"{what} is not a tuf-airgap identity secret")
-        if not isinstance(seed, str) or len(seed) != 64:
+        if not isinstance(seed, str) or len(seed) != 64 or not set(seed) <= set("0123456789abcdef"):
             raise KeyFormatError(f"{what} has a bad seed")
         return cls(side, name, bytes.fromhex(seed))
 

@@ -37,6 +37,9 @@ class Envelope:
     signed: JsonObject
     signatures: tuple[SignatureEntry, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Canonical bytes of ``signed`` from validation, so a document is encoded once.  ``signed``
+    # is never mutated after construction; a copy with other content is a new Envelope.
+    canonical_signed: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, data: object, *, what: str = "metadata") -> Envelope:
@@ -49,11 +52,11 @@ class Envelope:
         if not isinstance(sigs, list):
             raise MetadataError(f"{what} has no 'signatures' list")
         try:
-            canonical(signed)
+            encoded = canonical(signed)
         except InputFormatError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
         extra = {k: v for k, v in data.items() if k not in ("signed", "signatures")}
-        return cls(signed, tuple(SignatureEntry.from_dict(s) for s in sigs), extra)
+        return cls(signed, tuple(SignatureEntry.from_dict(s) for s in sigs), extra, encoded)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, what: str = "metadata") -> Envelope:
@@ -69,7 +72,7 @@ class Envelope:
         return dumps_compact(self.to_dict())
 
     def signed_bytes(self) -> bytes:
-        return canonical(self.signed)
+        return self.canonical_signed if self.canonical_signed is not None else canonical(self.signed)
 
     @property
     def type(self) -> str:
@@ -255,5 +258,7 @@ def build_root(meta: RootMeta, signatures: Sequence[SignatureEntry], extra: Mapp
 
 def sign_root(meta: RootMeta, signers: Sequence[Any], extra: Mapping[str, Any] | None = None) -> Root:
     """Sign ``meta`` with every signer (each a keys.PrivateKey or another Signer)."""
-    payload = canonical(meta.to_dict())
-    return build_root(meta, [s.sign(payload) for s in signers], extra)
+    signed = meta.to_dict()
+    payload = canonical(signed)
+    envelope = Envelope(signed, tuple(s.sign(payload) for s in signers), dict(extra or {}), payload)
+    return Root(envelope, RootMeta.from_dict(signed))

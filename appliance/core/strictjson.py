@@ -14,7 +14,7 @@ Within it both produce exactly the bytes emitted here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
 from typing import Any, NoReturn
 
 from .errors import InputFormatError
@@ -48,26 +48,23 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> JsonObject:
     return obj
 
 
+_STRING_LITERALS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
 def _check_depth(text: str, limit: int) -> None:
-    """Reject nesting deeper than ``limit`` before the recursive parser sees it."""
+    """Reject nesting deeper than ``limit`` before the recursive parser sees it.
+
+    String literals and everything but brackets are removed by two regular expressions,
+    so only the brackets are walked (malformed input is left to the parser to refuse).
+    """
     depth = 0
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for ch in _NOT_BRACKETS.sub("", _STRING_LITERALS.sub("", text)):
+        if ch in "[{":
             depth += 1
             if depth > limit:
                 _fail(f"JSON is nested deeper than {limit} levels")
-        elif ch in "]}":
+        else:
             depth -= 1
 
 
@@ -102,9 +99,6 @@ def loads_object(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str =
     return value
 
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
 def check_signable_string(value: str) -> str | None:
     """Return why ``value`` cannot appear in signed metadata, or None if it can."""
     for index, ch in enumerate(value):
@@ -118,62 +112,86 @@ def check_signable_string(value: str) -> str | None:
     return None
 
 
-def _encode_string(value: str, out: list[str]) -> None:
-    problem = check_signable_string(value)
-    if problem is not None:
-        _fail(f"string cannot be signed: {problem}")
-    out.append('"')
-    out.append("".join(_ESCAPES.get(ch, ch) for ch in value))
-    out.append('"')
+_UNSIGNABLE = re.compile(r"[^\x20-\x7e\n\r\t]|[<>&]")
 
 
-def _encode(value: JsonValue, out: list[str], depth: int) -> None:
-    if depth > MAX_DEPTH:
-        _fail("value is nested too deeply to sign")
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        if not -_INT64 <= value < _INT64:
-            _fail(f"integer {value} does not fit in 64 bits")
-        out.append(str(value))
-    elif isinstance(value, str):
-        _encode_string(value, out)
-    elif isinstance(value, Mapping):
-        out.append("{")
-        keys = list(value.keys())
-        for key in keys:
-            if not isinstance(key, str):
-                _fail("object keys must be strings")
-        # Byte order of UTF-8 equals code point order; keys are ASCII-checked anyway.
-        for index, key in enumerate(sorted(keys)):
-            if index:
-                out.append(",")
-            _encode_string(key, out)
-            out.append(":")
-            _encode(value[key], out, depth + 1)
-        out.append("}")
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out, depth + 1)
-        out.append("]")
-    elif isinstance(value, float):
-        _fail("floating point numbers cannot be signed")
-    else:
-        _fail(f"type {type(value).__name__} is not JSON")
+def _check_signable(value: str) -> None:
+    if _UNSIGNABLE.search(value):
+        _fail(f"string cannot be signed: {check_signable_string(value)}")
+
+
+def _validate(value: JsonValue) -> None:
+    """Everything canonical() refuses, checked without recursion; strings by one regex each."""
+    stack: list[tuple[JsonValue, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            _fail("value is nested too deeply to sign")
+        if isinstance(item, str):
+            _check_signable(item)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    _fail("object keys must be strings")
+                _check_signable(key)
+                stack.append((inner, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not -_INT64 <= item < _INT64:
+                _fail(f"integer {item} does not fit in 64 bits")
+        elif isinstance(item, float):
+            _fail("floating point numbers cannot be signed")
+        else:
+            _fail(f"type {type(item).__name__} is not JSON")
+
+
+_PLAIN_TYPES = frozenset({str, int, bool, type(None), dict, list, tuple})
+_CONTAINERS = frozenset({dict, list, tuple})
+# In the encoder's output these only appear if some string may be unsignable (or holds a
+# literal backslash before b/f/u); then the exact per-string check decides.
+_SUSPECT = ("\\u", "\\b", "\\f", "<", ">", "&")
+_LONG_DIGITS = re.compile(r"[:,[]-?[0-9]{19}")  # an integer token that may not fit in 64 bits
+
+
+def _quick_shape_check(value: JsonValue) -> bool:
+    """Walk containers only, with C-level type sets; False when the precise check must run."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(item) is dict:
+            if set(map(type, item)) - {str}:
+                return False
+            children: Any = item.values()
+        else:
+            children = item
+        kinds = set(map(type, children))
+        if kinds - _PLAIN_TYPES:
+            return False
+        if kinds & _CONTAINERS:
+            stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)
+    return True
 
 
 def canonical(value: JsonValue) -> bytes:
     """The exact bytes a Foundries signature covers."""
-    out: list[str] = []
-    _encode(value, out, 0)
-    return "".join(out).encode("ascii")
+    # Inside the signable subset the C encoder escapes exactly \" \\ \n \r \t, and sorting
+    # by code point is byte order for ASCII: its output is the canonical form.  Shape is
+    # checked by a cheap walk; strings and integer ranges are checked on the output, and
+    # anything suspicious is settled by the exact (slower) validation.
+    if type(value) not in _CONTAINERS or not _quick_shape_check(value):
+        _validate(value)
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        _fail(f"value cannot be encoded: {exc}")
+    if any(marker in text for marker in _SUSPECT) or _LONG_DIGITS.search(text):
+        _validate(value)
+    return text.encode("ascii")
 
 
 def dumps_pretty(value: JsonValue) -> bytes:

@@ -95,7 +95,7 @@ def add_signatures(envelope: Envelope, signatures: Sequence[SignatureEntry]) -> 
     """Merge signatures: a new signature by a key id replaces that key id's old one."""
     new_ids = {s.keyid for s in signatures}
     kept = [s for s in envelope.signatures if s.keyid not in new_ids]
-    return Envelope(envelope.signed, (*kept, *signatures), envelope.extra)
+    return Envelope(envelope.signed, (*kept, *signatures), envelope.extra, envelope.canonical_signed)
 
 
 def check_production_targets(envelope: Envelope, prod_root: Root) -> ThresholdResult:

@@ -19,7 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.bundle import MAX_BUNDLE_BYTES, Request, answer, assert_no_private_material, open_request, seal
+from ..core.bundle import (
+    MAX_BUNDLE_BYTES,
+    Request,
+    Response,
+    answer,
+    assert_no_private_material,
+    check_binding,
+    open_request,
+    open_response,
+    seal,
+)
 from ..core.errors import AirgapError, BackupPendingError, BundleError, DurabilityError, UsageError
 from ..core.identity import Identity, PeerKey, fingerprint_words, hex_words, require_pinned
 from ..core.keys import PrivateKey
@@ -28,7 +38,7 @@ from ..core.metadata import Root
 from ..core.rootdiff import diff_roots
 from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
 from ..core.strictjson import dumps_pretty
-from ..core.timefmt import format_expires
+from ..core.timefmt import format_expires, parse_expires
 from ..core.transcript import ceremony_record, entry_digest, entry_line, seal_entry, verify_transcript
 from .durable import crashpoint, read_capped, write_durable
 from .home import Home, default_home
@@ -221,9 +231,38 @@ class Ceremony:
         response = answer(self.request, result, now)
         data = seal(response.body(), self.identity)
         assert_no_private_material(data)
-        path = self.out_dir / f"response-{self.request.request_id}.json"
-        write_durable(path, data, replace=True, mode=0o644, label="response")
-        self._append_transcript(response.digest(), result, now)
+        write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
+        self._complete(response, now)
+        return self.response_path
+
+    @property
+    def response_path(self) -> Path:
+        return self.out_dir / f"response-{self.request.request_id}.json"
+
+    def finish_answered(self) -> bool:
+        """True when an interrupted earlier run already wrote a valid response for this request.
+
+        Then only the bookkeeping after it (transcript, sequence) is done: signing again would
+        give a different response (RSA signatures differ every time) for the same ceremony.
+        """
+        if self.resume_record() is None or not self.response_path.exists():
+            return False
+        try:
+            earlier = open_response(
+                read_capped(self.response_path, MAX_BUNDLE_BYTES, what="response"), self.identity.peer
+            )
+            check_binding(earlier, self.request)
+        except AirgapError:
+            return False
+        stored = earlier.result.get("tarball_sha256")
+        if stored is not None and stored != hashlib.sha256(self.keys_path.read_bytes()).hexdigest():
+            return False
+        console().print("this request was already answered by an interrupted run; finishing its record")
+        self._complete(earlier, parse_expires(earlier.created))
+        return True
+
+    def _complete(self, response: Response, now: datetime) -> None:
+        self._append_transcript(response.digest(), response.result, now)
         stations = self.state.setdefault("stations", {})
         stations.setdefault(self.station.fingerprint, {})["last_sequence"] = self.request.sequence
         # Anchor the next ceremony on the roots verified now (the new ones may never be uploaded).
@@ -234,15 +273,18 @@ class Ceremony:
         self.state.get("in_progress", {}).pop(self.request.request_id, None)
         self.save_state()
         out = console()
-        out.print(f"response written: {path}")
+        out.print(f"response written: {self.response_path}")
         out.print(f"response digest: {response.digest()}")
-        return path
 
     def _append_transcript(self, response_digest: str, result: dict[str, Any], now: datetime) -> None:
         """Extend the sealed transcript (hash chain signed by this appliance) and show its new seal."""
         path = self.home.transcript
         existing = read_capped(path, TRANSCRIPT_MAX_BYTES, what="transcript") if path.exists() else b""
-        _, prev = verify_transcript(existing, self.identity.peer)
+        records, prev = verify_transcript(existing, self.identity.peer)
+        last = records[-1] if records else {}
+        if last.get("request_id") == self.request.request_id and last.get("response_digest") == response_digest:
+            console().print(f"transcript already records this ceremony; seal: {prev}")
+            return
         record = ceremony_record(
             time=format_expires(now),
             operation=self.request.operation,

@@ -107,7 +107,7 @@ def resigned(current: Envelope, signatures: list[SignatureEntry], prod_root: Roo
     kept = [
         s for s in current.signatures if s.keyid not in new_ids and s.keyid in prod_root.meta.roles["targets"].keyids
     ]
-    envelope = Envelope(current.signed, (*kept, *signatures), current.extra)
+    envelope = Envelope(current.signed, (*kept, *signatures), current.extra, current.canonical_signed)
     publishable(envelope, prod_root)
     return envelope
 
