@@ -65,9 +65,7 @@ def build() -> dict[str, bytes]:
     extra = dict(body)
     extra["comment"] = "unsigned extra field"
     files["invalid-request-extra-outer-field.json"] = dumps_pretty(extra)
-    files["invalid-response-wrong-digest.json"] = seal(
-        {**response.body(), "request_digest": "0" * 64}, APPLIANCE
-    )
+    files["invalid-response-wrong-digest.json"] = seal({**response.body(), "request_digest": "0" * 64}, APPLIANCE)
     return files
 
 
