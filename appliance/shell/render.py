@@ -24,7 +24,7 @@ def root_table(root: Root, title: str) -> Table:
     table = Table(title=f"{title}: version {meta.version}, expires {meta.expires}", title_justify="left")
     table.add_column("role")
     table.add_column("threshold", justify="right")
-    table.add_column("key id")
+    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
     table.add_column("type")
     table.add_column("bits", justify="right")
     for name in sorted(meta.roles):
@@ -47,7 +47,7 @@ def root_table(root: Root, title: str) -> Table:
 def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     table = Table(title="keys in tarball", title_justify="left")
     table.add_column("file")
-    table.add_column("key id")
+    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
     table.add_column("type")
     table.add_column("private")
     table.add_column("roles in root")
