@@ -65,6 +65,34 @@ def _request(factory: Factory, station: Identity, operation: str, parameters: di
     return req, seal(req.body(), station)
 
 
+def _sign(home: Path, station: Identity, stick: Path, factory: Factory, envelope: Envelope, keys: Path):
+    """Run the appliance's sign-targets on a request for wave w1 carrying ``envelope``."""
+    _, data = _request(
+        factory,
+        station,
+        "sign-targets",
+        {"wave": "w1"},
+        {
+            "online_targets_key": factory.online["targets"].public_key.to_dict(),
+            "wave": {"name": "w1", "targets": envelope.to_dict()},
+        },
+    )
+    (stick / "req.json").write_bytes(data)
+    return run(
+        "appliance",
+        "sign-targets",
+        "--home",
+        str(home),
+        "--keys",
+        str(keys),
+        "--request",
+        str(stick / "req.json"),
+        "--out",
+        str(stick),
+        "--yes",
+    )
+
+
 def _write_keys(tmp_path: Path, archive: KeysArchive) -> Path:
     return write_keys(tmp_path / "offline-creds.tgz", archive)
 
@@ -184,30 +212,7 @@ def test_targets_key_from_another_factory_is_refused(ceremony, tmp_path: Path) -
     stranger = make_factory(root_key=seeded(30), offline_targets=seeded(31))
     keys = _write_keys(tmp_path, stranger.archive)
     envelope = wave_targets(factory)
-    _, data = _request(
-        factory,
-        station,
-        "sign-targets",
-        {"wave": "w1"},
-        {
-            "online_targets_key": factory.online["targets"].public_key.to_dict(),
-            "wave": {"name": "w1", "targets": envelope.to_dict()},
-        },
-    )
-    (stick / "req.json").write_bytes(data)
-    result = run(
-        "appliance",
-        "sign-targets",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    result = _sign(home, station, stick, factory, envelope, keys)
     assert result.returncode == 5
     assert "holds no private key of the targets role" in result.stderr
     assert not list(stick.glob("response-*"))
@@ -220,30 +225,7 @@ def test_wave_not_signed_online_is_refused(ceremony, tmp_path: Path) -> None:
     factory = make_factory(offline_targets=seeded(20))
     keys = _write_keys(tmp_path, factory.archive)
     envelope = wave_targets(factory, signer_seed=40)  # signed by a key that is not the online key
-    _, data = _request(
-        factory,
-        station,
-        "sign-targets",
-        {"wave": "w1"},
-        {
-            "online_targets_key": factory.online["targets"].public_key.to_dict(),
-            "wave": {"name": "w1", "targets": envelope.to_dict()},
-        },
-    )
-    (stick / "req.json").write_bytes(data)
-    result = run(
-        "appliance",
-        "sign-targets",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    result = _sign(home, station, stick, factory, envelope, keys)
     assert result.returncode == 4
     assert "not signed by the factory's online targets key" in result.stderr
 
