@@ -106,6 +106,17 @@ def pair(tool: str, home: Path, peer_pub: Path) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def operation_args(operation: str, home: Path, keys: Path, request: Path, out: Path) -> list[str]:
+    """``tuf-appliance <operation>`` arguments for one request (without ``--yes``)."""
+    return [operation, "--home", str(home), "--keys", str(keys), "--request", str(request), "--out", str(out)]
+
+
+def run_operation(
+    operation: str, home: Path, keys: Path, request: Path, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run("appliance", *operation_args(operation, home, keys, request, out), *extra, env=env)
+
+
 @dataclass
 class Bench:
     """An initialised appliance home, a station identity (pinned unless ``paired=False``) and a stick."""
@@ -120,21 +131,6 @@ class Bench:
         from appliance.core.identity import PeerKey
 
         return PeerKey.from_bytes((self.home / "identity.pub").read_bytes())
-
-    def appliance(self, operation: str, keys: Path, request: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-        return run(
-            "appliance",
-            operation,
-            "--home",
-            str(self.home),
-            "--keys",
-            str(keys),
-            "--request",
-            str(request),
-            "--out",
-            str(self.stick),
-            *extra,
-        )
 
 
 def make_bench(tmp_path: Path, *, paired: bool = True) -> Bench:

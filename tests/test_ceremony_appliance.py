@@ -21,7 +21,7 @@ from tests.helpers_ceremony import (
     make_bench,
     make_factory,
     rotate_request,
-    run,
+    run_operation,
     seeded,
     write_keys,
 )
@@ -36,19 +36,7 @@ def setup(tmp_path: Path):
 
 
 def _rotate(home: Path, keys: Path, request: Path, stick: Path):
-    return run(
-        "appliance",
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(request),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    return run_operation("rotate-root", home, keys, request, stick, "--yes")
 
 
 def _digest(path: Path) -> str:
@@ -150,19 +138,8 @@ def test_crash_after_tarball_resumes_with_the_same_key(setup) -> None:
     req, data = rotate_request(factory, station)
     request_path = stick / "request.json"
     request_path.write_bytes(data)
-    crashed = run(
-        "appliance",
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(request_path),
-        "--out",
-        str(stick),
-        "--yes",
-        env={"TUF_AIRGAP_CRASH_AT": "tarball:verified"},
+    crashed = run_operation(
+        "rotate-root", home, keys, request_path, stick, "--yes", env={"TUF_AIRGAP_CRASH_AT": "tarball:verified"}
     )
     assert crashed.returncode == 137
     assert not list(stick.glob("response-*"))

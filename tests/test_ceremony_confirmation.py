@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_ceremony import make_bench, make_factory, pair, rotate_request, run, write_keys
+from tests.helpers_ceremony import make_bench, make_factory, operation_args, pair, rotate_request, run, write_keys
 
 
 @pytest.fixture()
@@ -26,17 +26,7 @@ def prepared(tmp_path: Path):
 
 
 def _args(home: Path, keys: Path, stick: Path) -> list[str]:
-    return [
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "request.json"),
-        "--out",
-        str(stick),
-    ]
+    return operation_args("rotate-root", home, keys, stick / "request.json", stick)
 
 
 def test_unpaired_appliance_refuses_golden(prepared) -> None:

@@ -19,7 +19,7 @@ from online.importing import import_bundle
 from online.rehearsal import Rehearsal
 from online.sandbox.provision import provision_factory
 from online.sandbox.server import SandboxServer
-from tests.helpers_ceremony import run
+from tests.helpers_ceremony import run, run_operation
 
 
 def test_rehearsal_runs_every_workflow(tmp_path: Path) -> None:
@@ -72,19 +72,7 @@ class World:
         )
 
     def appliance(self, request: Path) -> Path:
-        result = run(
-            "appliance",
-            "rotate-root",
-            "--home",
-            str(self.appliance_home),
-            "--keys",
-            str(self.keys),
-            "--request",
-            str(request),
-            "--out",
-            str(self.stick),
-            "--yes",
-        )
+        result = run_operation("rotate-root", self.appliance_home, self.keys, request, self.stick, "--yes")
         assert result.returncode == 0, result.stderr
         return self.stick / request.name.replace("request-", "response-")
 
@@ -201,19 +189,7 @@ def test_rotate_targets_resigns_published_production_targets(world_targets: Worl
         home=w.station_home,
         extra_payload=lambda c: targets_payload(c, []),
     )
-    result = run(
-        "appliance",
-        "rotate-targets",
-        "--home",
-        str(w.appliance_home),
-        "--keys",
-        str(w.keys),
-        "--request",
-        str(request),
-        "--out",
-        str(w.stick),
-        "--yes",
-    )
+    result = run_operation("rotate-targets", w.appliance_home, w.keys, request, w.stick, "--yes")
     assert result.returncode == 0, result.stderr
     assert "production targets re-signed with the new key: tag production" in result.stdout
     w.import_(w.stick / request.name.replace("request-", "response-"))

@@ -7,7 +7,7 @@ from pathlib import Path
 from appliance.core.bundle import open_response
 from appliance.core.identity import PeerKey
 from appliance.core.keysarchive import KeysArchive
-from tests.helpers_ceremony import make_bench, make_factory, rotate_request, run, write_keys
+from tests.helpers_ceremony import make_bench, make_factory, operation_args, rotate_request, run, write_keys
 
 
 def test_response_waits_for_the_backup_of_the_new_key(tmp_path: Path) -> None:
@@ -18,18 +18,7 @@ def test_response_waits_for_the_backup_of_the_new_key(tmp_path: Path) -> None:
     keys = write_keys(tmp_path / "creds.tgz", factory.archive)
     req, data = rotate_request(factory, station)
     (stick / "req.json").write_bytes(data)
-    args = [
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    ]
+    args = [*operation_args("rotate-root", home, keys, stick / "req.json", stick), "--yes"]
 
     pending = run("appliance", *args)
     assert pending.returncode == 10, pending.stderr

@@ -19,7 +19,7 @@ from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters, plan_targets_rotation, verify_new_pair
 from appliance.core.targets import add_signatures, check_production_targets, offline_targets_signers
 from appliance.core.timefmt import format_expires
-from tests.helpers_ceremony import NOW, Factory, make_bench, make_factory, run, seeded, write_keys
+from tests.helpers_ceremony import NOW, Factory, make_bench, make_factory, run, run_operation, seeded, write_keys
 
 
 def wave_targets(factory: Factory, *, version: int = 5, signer_seed: int | None = None) -> Envelope:
@@ -78,19 +78,7 @@ def _sign(home: Path, station: Identity, stick: Path, factory: Factory, envelope
         },
     )
     (stick / "req.json").write_bytes(data)
-    return run(
-        "appliance",
-        "sign-targets",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    return run_operation("sign-targets", home, keys, stick / "req.json", stick, "--yes")
 
 
 def _write_keys(tmp_path: Path, archive: KeysArchive) -> Path:
@@ -111,19 +99,7 @@ def test_rotate_targets(ceremony, tmp_path: Path, existing_offline: bool) -> Non
         {"online_targets_key": factory.online["targets"].public_key.to_dict(), "production_targets": prod_targets},
     )
     (stick / "req.json").write_bytes(data)
-    result = run(
-        "appliance",
-        "rotate-targets",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    result = run_operation("rotate-targets", home, keys, stick / "req.json", stick, "--yes")
     assert result.returncode == 0, result.stderr
     response = open_response((stick / f"response-{req.request_id}.json").read_bytes(), appliance_pub)
     new = RootPair(Root.from_dict(response.result["ci_root"]), Root.from_dict(response.result["prod_root"]))
@@ -178,19 +154,7 @@ def test_sign_targets_with_targets_only_tarball(ceremony, tmp_path: Path) -> Non
     )
     (stick / "req.json").write_bytes(data)
     before = hashlib.sha256(only.read_bytes()).hexdigest()
-    result = run(
-        "appliance",
-        "sign-targets",
-        "--home",
-        str(home),
-        "--keys",
-        str(only),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    result = run_operation("sign-targets", home, only, stick / "req.json", stick, "--yes")
     assert result.returncode == 0, result.stderr
     assert "raspberrypi4-64-lmp-5" in result.stdout and "raspberrypi4-64" in result.stdout
     assert hashlib.sha256(only.read_bytes()).hexdigest() == before  # signing never rewrites the tarball
@@ -248,17 +212,5 @@ def test_copy_targets_holds_no_root_key_and_cannot_rotate_root(ceremony, tmp_pat
 
     _, data = rotate_request(factory, station)
     (stick / "req.json").write_bytes(data)
-    refused = run(
-        "appliance",
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(only),
-        "--request",
-        str(stick / "req.json"),
-        "--out",
-        str(stick),
-        "--yes",
-    )
+    refused = run_operation("rotate-root", home, only, stick / "req.json", stick, "--yes")
     assert refused.returncode == 5 and "root private key" in refused.stderr

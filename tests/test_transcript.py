@@ -10,7 +10,7 @@ import pytest
 from appliance.core.errors import VerificationError
 from appliance.core.identity import Identity, PeerKey
 from appliance.core.transcript import GENESIS, entry_digest, entry_line, seal_entry, verify_transcript
-from tests.helpers_ceremony import make_bench, make_factory, rotate_request, run, write_keys
+from tests.helpers_ceremony import make_bench, make_factory, rotate_request, run, run_operation, write_keys
 
 APPLIANCE = Identity("appliance", "a", bytes([5]) * 32)
 
@@ -62,19 +62,7 @@ def test_ceremonies_append_to_the_transcript(tmp_path: Path) -> None:
     keys = write_keys(tmp_path / "creds.tgz", factory.archive)
     req, data = rotate_request(factory, station)
     (tmp_path / "req.json").write_bytes(data)
-    done = run(
-        "appliance",
-        "rotate-root",
-        "--home",
-        str(home),
-        "--keys",
-        str(keys),
-        "--request",
-        str(tmp_path / "req.json"),
-        "--out",
-        str(tmp_path),
-        "--yes",
-    )
+    done = run_operation("rotate-root", home, keys, tmp_path / "req.json", tmp_path, "--yes")
     assert done.returncode == 0, done.stderr
     assert "transcript seal:" in done.stdout
     shown = run("appliance", "transcript", "--home", str(home))
