@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fastcanon import all_swapped_in, swapped_in  # noqa: E402
+from timing import best  # noqa: E402
 
 from appliance.core.keys import PrivateKey  # noqa: E402
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root  # noqa: E402
@@ -80,15 +80,6 @@ def tuf_end_to_end(files: list[bytes]) -> None:
         trusted.update_root(data)
     root = trusted[TufRoot.type]
     assert root.version == len(files) and not root.is_expired(NOW)
-
-
-def best(action: Callable[[], object], runs: int) -> float:
-    fastest = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest
 
 
 def main() -> None:

@@ -17,8 +17,6 @@ import argparse
 import hashlib
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nacl.signing  # noqa: E402
 from fastcanon import fast_canonical, swapped_in  # noqa: E402
+from timing import best  # noqa: E402
 
 from appliance.core.keys import PrivateKey  # noqa: E402
 from appliance.core.metadata import Envelope, RoleKeys, RootMeta, sign_root  # noqa: E402
@@ -73,15 +72,6 @@ def command_path(data: dict[str, Any], key: PrivateKey, prod_root: Any) -> None:
     parse_targets(envelope)
     signatures = sign_targets(envelope, [(key.keyid, key, "bench")])
     check_production_targets(add_signatures(envelope, signatures), prod_root)
-
-
-def best(action: Callable[[], object], runs: int) -> float:
-    fastest = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        fastest = min(fastest, time.perf_counter() - started)
-    return fastest
 
 
 def main() -> None:
