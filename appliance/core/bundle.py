@@ -15,9 +15,9 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import BundleError, InputFormatError
 from .identity import Identity, PeerKey
@@ -50,8 +50,30 @@ def new_request_id(random_bytes: Any) -> str:
     return value.hex()
 
 
+_HEADER = ("format", "format_version", "media_type")
+
+
+class _Bundle:
+    """The fields of a bundle's ``bundle`` object: a fixed header plus the dataclass fields."""
+
+    MEDIA_TYPE: ClassVar[str]
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(_HEADER) | {f.name for f in fields(cls)}  # type: ignore[arg-type]
+
+    def body(self) -> JsonObject:
+        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "media_type": self.MEDIA_TYPE}
+        return header | {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def digest(self) -> str:
+        return hashlib.sha256(canonical(self.body())).hexdigest()
+
+
 @dataclass(frozen=True)
-class Request:
+class Request(_Bundle):
+    MEDIA_TYPE: ClassVar[str] = REQUEST_TYPE
+
     factory: str
     request_id: str
     created: str
@@ -60,48 +82,17 @@ class Request:
     parameters: JsonObject
     payload: JsonObject
 
-    def body(self) -> JsonObject:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "media_type": REQUEST_TYPE,
-            "factory": self.factory,
-            "request_id": self.request_id,
-            "created": self.created,
-            "sequence": self.sequence,
-            "operation": self.operation,
-            "parameters": self.parameters,
-            "payload": self.payload,
-        }
-
-    def digest(self) -> str:
-        return hashlib.sha256(canonical(self.body())).hexdigest()
-
 
 @dataclass(frozen=True)
-class Response:
+class Response(_Bundle):
+    MEDIA_TYPE: ClassVar[str] = RESPONSE_TYPE
+
     factory: str
     request_id: str
     request_digest: str
     created: str
     operation: str
     result: JsonObject
-
-    def body(self) -> JsonObject:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "media_type": RESPONSE_TYPE,
-            "factory": self.factory,
-            "request_id": self.request_id,
-            "request_digest": self.request_digest,
-            "created": self.created,
-            "operation": self.operation,
-            "result": self.result,
-        }
-
-    def digest(self) -> str:
-        return hashlib.sha256(canonical(self.body())).hexdigest()
 
 
 def make_request(
@@ -208,18 +199,7 @@ def open_request(data: bytes, station: PeerKey, *, what: str = "request") -> Req
     sequence = _field(body, "sequence", int, what)
     if sequence < 1:
         raise BundleError(f"{what}: sequence must be positive")
-    extra = set(body) - {
-        "format",
-        "format_version",
-        "media_type",
-        "factory",
-        "request_id",
-        "created",
-        "sequence",
-        "operation",
-        "parameters",
-        "payload",
-    }
+    extra = set(body) - Request.field_names()
     if extra:
         raise BundleError(f"{what}: unexpected fields {sorted(extra)}")
     return Request(
@@ -239,17 +219,7 @@ def open_response(data: bytes, appliance: PeerKey, *, what: str = "response") ->
     digest = _field(body, "request_digest", str, what)
     if not _DIGEST.match(digest):
         raise BundleError(f"{what}: request_digest must be 64 hex digits")
-    extra = set(body) - {
-        "format",
-        "format_version",
-        "media_type",
-        "factory",
-        "request_id",
-        "request_digest",
-        "created",
-        "operation",
-        "result",
-    }
+    extra = set(body) - Response.field_names()
     if extra:
         raise BundleError(f"{what}: unexpected fields {sorted(extra)}")
     return Response(factory, request_id, digest, created, operation, _field(body, "result", dict, what))
