@@ -39,17 +39,33 @@ def _without_targets_threshold(meta: RootMeta) -> dict[str, Any]:
     return data
 
 
+def pair_differences(ci: RootMeta, prod: RootMeta) -> list[str]:
+    """Where a production root departs from its CI twin beyond a higher (or equal) targets threshold."""
+    left, right = _without_targets_threshold(ci), _without_targets_threshold(prod)
+    out: list[str] = []
+    for name in sorted(set(left) | set(right)):
+        if name == "roles":
+            lroles, rroles = left[name], right[name]
+            out.extend(f"roles.{r}" for r in sorted(set(lroles) | set(rroles)) if lroles.get(r) != rroles.get(r))
+        elif left.get(name) != right.get(name):
+            out.append(name)
+    ci_threshold, prod_threshold = ci.roles["targets"].threshold, prod.roles["targets"].threshold
+    if prod_threshold < ci_threshold:
+        out.append(f"roles.targets.threshold ({prod_threshold} is lower than CI's {ci_threshold})")
+    return out
+
+
 def check_pair(pair: RootPair) -> None:
     """Raise unless ``pair`` is a consistent CI/production pair."""
     ci, prod = pair.ci.meta, pair.prod.meta
     if ci.version != prod.version:
         raise VerificationError(f"CI root is version {ci.version} but production root is version {prod.version}")
-    if _without_targets_threshold(ci) != _without_targets_threshold(prod):
+    differences = pair_differences(ci, prod)
+    if differences:
         raise VerificationError(
-            f"production root v{prod.version} differs from CI root v{ci.version} in more than the targets threshold"
+            f"production root v{prod.version} differs from CI root v{ci.version} in more than the targets threshold: "
+            + ", ".join(differences)
         )
-    if prod.roles["targets"].threshold < ci.roles["targets"].threshold:
-        raise VerificationError("production targets threshold is lower than the CI one")
 
 
 def parse_chain(objects: Sequence[object], what: str) -> list[Root]:

@@ -15,13 +15,13 @@ so the server can answer exactly as documented in bundle-spec.md §3:
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from appliance.core.errors import InputFormatError, MetadataError, VerificationError
 from appliance.core.metadata import Root
+from appliance.core.rootpair import pair_differences
 from appliance.core.verify import check_root_update
 
 MAX_UPLOAD_BYTES = 1024 * 1024
@@ -104,31 +104,6 @@ def check_ci_upload(body: bytes, *, current_ci: Root, current_prod: Root, now: d
     return new
 
 
-def _without_targets_threshold(signed: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(signed))
-    roles = out.get("roles")
-    if isinstance(roles, dict) and isinstance(roles.get("targets"), dict):
-        roles["targets"] = {k: v for k, v in roles["targets"].items() if k != "threshold"}
-    return out
-
-
-def signed_differences(ci: Root, prod: Root) -> list[str]:
-    """Where the production root's ``signed`` part departs from the CI root's beyond what is allowed."""
-    left, right = _without_targets_threshold(ci.envelope.signed), _without_targets_threshold(prod.envelope.signed)
-    out: list[str] = []
-    for name in sorted(set(left) | set(right)):
-        if name == "roles" and isinstance(left.get(name), dict) and isinstance(right.get(name), dict):
-            lroles, rroles = left[name], right[name]
-            out.extend(f"roles.{r}" for r in sorted(set(lroles) | set(rroles)) if lroles.get(r) != rroles.get(r))
-        elif left.get(name) != right.get(name):
-            out.append(name)
-    ci_threshold = ci.meta.roles["targets"].threshold
-    prod_threshold = prod.meta.roles["targets"].threshold
-    if prod_threshold < ci_threshold:
-        out.append(f"roles.targets.threshold ({prod_threshold} is lower than CI's {ci_threshold})")
-    return out
-
-
 def check_prod_upload(
     body: bytes, *, current_prod: Root, ci_root_at: Callable[[int], Root | None], now: datetime
 ) -> Root:
@@ -146,7 +121,7 @@ def check_prod_upload(
             f"production root version {new.version} cannot be uploaded before CI root version {new.version}; "
             "upload the CI root first",
         )
-    differences = signed_differences(ci_root, new)
+    differences = pair_differences(ci_root.meta, new.meta)
     if differences:
         raise Refusal(
             409,
