@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from appliance.core.bundle import is_factory_name
 from appliance.core.errors import InputFormatError, RemoteError, UsageError
 from appliance.core.metadata import MAX_METADATA_BYTES
 from appliance.core.strictjson import loads
@@ -31,7 +32,6 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 MAX_KEY_BYTES = 64 * 1024
 USER_AGENT = "tuf-airgap/0.1"
 
-_FACTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}\Z")  # printable ASCII, no spaces: safe as one header value
 
 HINTS: Mapping[int, str] = {
@@ -97,8 +97,10 @@ def check_token(token: str) -> str:
 
 
 def check_factory(name: str) -> str:
-    if not _FACTORY.match(name):
-        raise UsageError(f"factory name {name!r} is not valid", hint="Factory names are letters, digits and dashes.")
+    if not is_factory_name(name):
+        raise UsageError(
+            f"factory name {name!r} is not valid", hint="Factory names are lower-case letters, digits and dashes."
+        )
     return name
 
 

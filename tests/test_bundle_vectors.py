@@ -73,3 +73,24 @@ def test_any_single_bit_flip_is_refused(position: int, bit: int) -> None:
         return
     # Only flips in insignificant JSON whitespace may survive, and then nothing changed.
     assert request == open_request((VECTORS / "valid-request.json").read_bytes(), STATION)
+
+
+@pytest.mark.parametrize("name", ["acme\n", "Acme", "acme_1", "-acme", "", "a" * 64])
+def test_factory_names_are_matched_whole(name: str) -> None:
+    from appliance.core.bundle import check_factory_name
+
+    with pytest.raises(BundleError, match="factory name"):
+        check_factory_name(name)
+
+
+def test_request_id_with_trailing_newline_is_refused() -> None:
+    import json
+
+    from appliance.core.bundle import seal
+    from appliance.core.identity import Identity
+
+    body = json.loads((VECTORS / "valid-request.json").read_bytes())["bundle"]
+    body["request_id"] += "\n"
+    forged = seal(body, Identity("station", "vector-station", bytes([0x51]) * 32))
+    with pytest.raises(BundleError, match="request_id must be 32 hex digits"):
+        open_request(forged, STATION)

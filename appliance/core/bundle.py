@@ -31,13 +31,18 @@ RESPONSE_TYPE = "application/vnd.tuf-airgap.response+json"
 SIGNING_CONTEXT = b"tuf-airgap bundle v1\n"
 OPERATIONS = ("rotate-root", "rotate-targets", "sign-targets")
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024
-_FACTORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+# Matched with fullmatch: "$" would also accept a trailing newline.
+FACTORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # Foundries factory names; also safe in paths
+_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_factory_name(name: str) -> bool:
+    return FACTORY_NAME.fullmatch(name) is not None
 
 
 def check_factory_name(name: str) -> str:
-    if not _FACTORY.match(name):
+    if not is_factory_name(name):
         raise BundleError(
             f"factory name {name!r} is invalid", hint="Factory names are lower-case letters, digits and '-'."
         )
@@ -180,7 +185,7 @@ def _field(body: Mapping[str, Any], name: str, kind: type, what: str) -> Any:
 def _common(body: Mapping[str, Any], what: str) -> tuple[str, str, str, str]:
     factory = check_factory_name(_field(body, "factory", str, what))
     request_id = _field(body, "request_id", str, what)
-    if not _REQUEST_ID.match(request_id):
+    if not _REQUEST_ID.fullmatch(request_id):
         raise BundleError(f"{what}: request_id must be 32 hex digits")
     created = _field(body, "created", str, what)
     try:
@@ -217,7 +222,7 @@ def open_response(data: bytes, appliance: PeerKey, *, what: str = "response") ->
     body = _open(data, appliance, RESPONSE_TYPE, what)
     factory, request_id, created, operation = _common(body, what)
     digest = _field(body, "request_digest", str, what)
-    if not _DIGEST.match(digest):
+    if not _DIGEST.fullmatch(digest):
         raise BundleError(f"{what}: request_digest must be 64 hex digits")
     extra = set(body) - Response.field_names()
     if extra:

@@ -14,11 +14,11 @@ Nothing here touches the disk, the clock or the OS random source: callers pass
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from appliance.core.bundle import is_factory_name
 from appliance.core.errors import UsageError
 from appliance.core.keys import (
     ED25519,
@@ -41,12 +41,11 @@ ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 FIRST_ROOT_BASE = f"{KEYS_DIR}first-root"
 ROOT_COPY = "tufrepo/roles/root.json"
 TOKEN_BYTES = 20
-FACTORY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 
 
 def check_factory_name(name: str) -> str:
     """Foundries factory names: lower-case letters, digits and dashes (also safe as a path component)."""
-    if not FACTORY_NAME.match(name):
+    if not is_factory_name(name):
         raise UsageError(
             f"factory name {name!r} is not valid",
             hint="Use 1-63 lower-case letters, digits and dashes, starting with a letter or digit.",

@@ -24,13 +24,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.core.bundle import is_factory_name
 from appliance.core.errors import InputFormatError, UsageError
 from appliance.core.keys import PrivateKey, secret_key_file
 from appliance.core.metadata import MAX_METADATA_BYTES, Root
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
 from appliance.shell.durable import read_capped, write_durable
 
-from .factory import FACTORY_NAME, ONLINE_ROLES, FactoryData
+from .factory import ONLINE_ROLES, FactoryData
 
 FACTORIES = "factories"
 FAULTS_FILE = "faults.json"
@@ -81,10 +82,10 @@ class SandboxState:
     def factory_names(self) -> list[str]:
         if not self.factories_dir.is_dir():
             return []
-        return sorted(p.name for p in self.factories_dir.iterdir() if FACTORY_NAME.match(p.name) and p.is_dir())
+        return sorted(p.name for p in self.factories_dir.iterdir() if is_factory_name(p.name) and p.is_dir())
 
     def has_factory(self, name: str) -> bool:
-        return bool(FACTORY_NAME.match(name)) and (self.factory_dir(name) / "factory.json").is_file()
+        return is_factory_name(name) and (self.factory_dir(name) / "factory.json").is_file()
 
     def info(self, name: str) -> FactoryInfo:
         obj = _load_json(self.factory_dir(name) / "factory.json", "factory file")
@@ -133,7 +134,7 @@ class SandboxState:
 
     def remove_factory(self, name: str) -> None:
         """Undo ``add_factory`` (used when a later step of factory creation fails)."""
-        if FACTORY_NAME.match(name):
+        if is_factory_name(name):
             shutil.rmtree(self.factory_dir(name), ignore_errors=True)
 
     # --- roots ---------------------------------------------------------------------
