@@ -404,3 +404,16 @@ def test_require_signers_counts_against_the_threshold() -> None:
     # a key file named after a role does not make it that role's key
     wrong = KeysArchive.from_bytes(tgz(key_members({f"fioctl-root-{a.keyid}": ed_key(24)})))
     assert wrong.signers_for(meta, "root") == []
+
+
+def test_member_name_with_trailing_newline_is_refused() -> None:
+    import io
+    import tarfile as _tarfile
+
+    raw = io.BytesIO()
+    with _tarfile.open(fileobj=raw, mode="w:") as archive:
+        info = _tarfile.TarInfo("tufrepo/keys/first-root.pub\n")
+        info.size = 2
+        archive.addfile(info, io.BytesIO(b"{}"))
+    with pytest.raises(TarballError, match="unexpected file"):
+        KeysArchive.from_bytes(gzip.compress(raw.getvalue()))

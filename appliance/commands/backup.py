@@ -116,7 +116,7 @@ def _select_keys(archive: KeysArchive, root: Root | None, key_id: str | None) ->
 def _check_factory(factory: str) -> str:
     from ..core.errors import UsageError
 
-    if factory and not _FACTORY.match(factory):
+    if factory and not _FACTORY.fullmatch(factory):
         raise UsageError("--factory must be letters, digits, '.', '_' or '-' (at most 63)")
     return factory
 
@@ -128,7 +128,7 @@ def _check_date(date: str | None) -> str:
 
     if date is None:
         return datetime.now(UTC).date().isoformat()
-    if not _DATE.match(date):
+    if not _DATE.fullmatch(date):
         raise UsageError(f"--date {date!r} is not YYYY-MM-DD")
     try:
         datetime.strptime(date, "%Y-%m-%d")

@@ -33,6 +33,7 @@ MAX_MEMBER_BYTES = 2 * 1024 * 1024
 
 KEYS_DIR = "tufrepo/keys/"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+# Matched with fullmatch: "$" alone would also accept a name ending in a newline.
 _ALLOWED_FILES = (
     re.compile(rf"^tufrepo/keys/{_NAME}\.(pub|sec)$"),
     re.compile(rf"^tufrepo/roles/(unsigned/)?{_NAME}\.json$"),
@@ -99,7 +100,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
                 raise TarballError(f"member {member.name!r} is a link; links are refused")
             if not member.isreg() or member.issparse():
                 raise TarballError(f"member {member.name!r} is not a regular file")
-            if not any(p.match(name) for p in _ALLOWED_FILES):
+            if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
                 raise TarballError(f"unexpected file {member.name!r} in tarball")
             if name in files:
                 raise TarballError(f"member {name!r} appears twice")
@@ -213,7 +214,7 @@ class KeysArchive:
         return KeysArchive.from_files(files)
 
     def with_file(self, name: str, content: bytes) -> KeysArchive:
-        if not any(p.match(name) for p in _ALLOWED_FILES):
+        if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
             raise TarballError(f"refusing to add unexpected file {name!r}")
         files = dict(self.files)
         files[name] = content
