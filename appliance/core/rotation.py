@@ -17,7 +17,7 @@ from typing import Any
 from .errors import BundleError, VerificationError
 from .keys import KEYTYPES, PrivateKey, PublicKey
 from .keysarchive import KeysArchive
-from .metadata import Envelope, Root, RootMeta, sign_root
+from .metadata import Envelope, RootMeta, sign_root
 from .rootpair import RootPair, check_pair, production_variant
 from .strictjson import check_signable_string
 from .targets import parse_targets
@@ -121,10 +121,6 @@ def verify_new_pair(old: RootPair, new: RootPair, now: datetime) -> None:
     check_pair(new)
     verify_root_update(old.ci, new.ci, now)
     verify_root_update(old.prod, new.prod, now)
-
-
-def root_from_result(obj: object, what: str) -> Root:
-    return Root.from_dict(obj, what=what)
 
 
 DEFAULT_TARGETS_CHANGELOG = "Targets role key rotation"  # fioctl's default message

@@ -8,7 +8,7 @@ fioctl writes Go ``time.Time`` rounded to whole seconds, which marshals as
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from .errors import MetadataError
 
@@ -33,10 +33,6 @@ def format_expires(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("expires needs an aware datetime")
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def add_days(now: datetime, days: int) -> datetime:
-    return now + timedelta(days=days)
 
 
 def add_years(now: datetime, years: int) -> datetime:
