@@ -6,7 +6,7 @@ Each command group lives in ``appliance/commands/<group>.py``; heavy imports
 
 from __future__ import annotations
 
-from .errorhandling import make_app, run_cli
+from .common.cliframe import make_app, run_cli
 
 app = make_app("tuf-appliance", "Air-gapped TUF key appliance: rotate keys, sign, back up — offline.")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.errorhandling import make_app, run_cli
+from appliance.common.cliframe import make_app, run_cli
 
 app = make_app("tuf-online", "Online station: fetch roots into signed requests, verify and upload responses.")
 

@@ -61,7 +61,7 @@ class Connection:
 
 
 def read_token_file(path: Path) -> str:
-    from appliance.shell.durable import read_capped
+    from appliance.common.durable import read_capped
 
     data = read_capped(Path(path), MAX_TOKEN_FILE_BYTES, what="token file")
     try:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.common.durable import write_durable
+from appliance.common.render import console, root_table
 from appliance.core.bundle import make_request, seal
 from appliance.core.errors import UsageError
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair, check_pair, verify_history
-from appliance.shell.durable import write_durable
-from appliance.shell.render import console, root_table
 
 from .config import make_client, resolve_factory
 from .station import Station

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.common.durable import crashpoint, read_capped
+from appliance.common.render import console, root_table
 from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair, parse_chain, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.verify import verify_root_chain
-from appliance.shell.durable import crashpoint, read_capped
-from appliance.shell.render import console, root_table
 
 from .config import make_client
 from .station import Station

@@ -56,9 +56,9 @@ class Rehearsal:
         return result
 
     def run(self) -> tuple[Root, Root]:
+        from appliance.common.home import Home
+        from appliance.common.render import console
         from appliance.core.identity import Identity
-        from appliance.shell.home import Home
-        from appliance.shell.render import console
 
         from .exporting import export_request
         from .importing import import_bundle

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.common.durable import read_capped, write_durable
+from appliance.common.home import Home, default_home
 from appliance.core.bundle import MAX_BUNDLE_BYTES, Request, open_request
 from appliance.core.errors import BundleError
 from appliance.core.identity import Identity, PeerKey, require_pinned
 from appliance.core.strictjson import dumps_pretty, loads_object
-from appliance.shell.durable import read_capped, write_durable
-from appliance.shell.home import Home, default_home
 
 
 class Station:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from appliance.common.home import Home
 from appliance.core.bundle import PRIVATE_MARKERS, check_binding, open_request, open_response
 from appliance.core.identity import Identity
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair
 from appliance.core.rotation import verify_new_pair
-from appliance.shell.home import Home
 from tests.helpers_ceremony import (
     NOW,
     make_bench,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.common.durable import CRASH_ENV, read_capped, write_durable
 from appliance.core.errors import DurabilityError, UsageError
-from appliance.shell.durable import CRASH_ENV, read_capped, write_durable
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_planted_temp_file_or_symlink_is_not_followed(tmp_path: Path) -> None:
 
 
 CRASH_SCRIPT = (
-    "import sys; from pathlib import Path; from appliance.shell.durable import write_durable; "
+    "import sys; from pathlib import Path; from appliance.common.durable import write_durable; "
     "write_durable(Path(sys.argv[1]), b'new contents', replace=True, label='keys')"
 )
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance.common.home import Home
 from appliance.core.errors import BundleError, RemoteError
 from appliance.core.identity import Identity, PeerKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
-from appliance.shell.home import Home
 from online.config import make_client
 from online.exporting import export_request
 from online.importing import import_bundle

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from appliance.common.home import Home
 from appliance.core.bundle import make_request, open_response, seal
 from appliance.core.identity import Identity
 from appliance.core.keysarchive import KeysArchive
@@ -33,7 +34,6 @@ from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.transcript import verify_transcript
 from appliance.shell.ceremony import ROOT_COPY
-from appliance.shell.home import Home
 from tests.helpers_ceremony import NOW, Factory, make_factory
 from tests.test_hostile_corpus import ForkServer, Result, clean_env, run_subprocess
 

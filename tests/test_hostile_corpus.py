@@ -33,6 +33,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from appliance.common.home import Home
 from appliance.core.errors import (
     AirgapError,
     BundleError,
@@ -42,7 +43,6 @@ from appliance.core.errors import (
     TarballError,
     VerificationError,
 )
-from appliance.shell.home import Home
 from online.station import Station
 from scripts.make_bad_corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
 
@@ -322,7 +322,7 @@ for line in sys.stdin:
             sys.argv = [job["module"], *job["args"]]
             if job.get("trace"):
                 # Record every crash point the run passes through, in order.
-                from appliance.shell import durable
+                from appliance.common import durable
                 target, trace = durable.crashpoint.__code__, open(job["trace"], "w")
                 def profile(frame, event, arg):
                     if event == "call" and frame.f_code is target:

@@ -14,11 +14,11 @@ import pytest
 import typer
 
 from appliance.commands import backup
+from appliance.common.cliframe import report
 from appliance.core.errors import AirgapError
 from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import b32encode
-from appliance.errorhandling import report
 from tests.helpers_core import ed_key, root_signed, rsa_test_key, signed_root
 
 OLD_ROOT = ed_key(31)

@@ -53,16 +53,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _load_archive(path: Path) -> KeysArchive:
+    from ..common.durable import read_capped
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-    from ..shell.durable import read_capped
 
     return KeysArchive.from_bytes(read_capped(path, MAX_COMPRESSED_BYTES, what="keys tarball"))
 
 
 def _load_root(path: Path | None, archive: KeysArchive | None) -> Root | None:
     """root.json from --root, else the tarball's tufrepo/roles/root.json, else None."""
+    from ..common.durable import read_capped
     from ..core.metadata import MAX_METADATA_BYTES, Root
-    from ..shell.durable import read_capped
 
     if path is not None:
         return Root.from_bytes(read_capped(path, MAX_METADATA_BYTES, what="root.json"), what=str(path))
@@ -148,10 +148,10 @@ class ReadBack:
 def read_backups(scans: Sequence[Path], typed: Sequence[Path], share_files: Sequence[Path]) -> ReadBack:
     """Decode every input into backups; shares (from files or share QR codes) are checked as a
     whole set and combined into one backup."""
+    from ..common.durable import read_capped
     from ..core.errors import InputFormatError, UsageError
     from ..core.paper import KIND_KEY, assemble_qr, decoded_from_qr, is_backup_payload, parse_typed
     from ..core.shares import mnemonic_from_qr, parse_share_text, recover_shares
-    from ..shell.durable import read_capped
     from ..shell.qrscan import read_qr_file
 
     if not (scans or typed or share_files):
@@ -270,10 +270,10 @@ def _page_paths(out: Path, count: int) -> list[Path]:
 
 
 def _write_sheets(out: Path, sheets: list[Sheet]) -> list[Path]:
+    from ..common.durable import write_durable
     from ..core.errors import UsageError
     from ..core.paper import parse_typed, sheet_text
     from ..shell import printsheet
-    from ..shell.durable import write_durable
 
     suffix = out.suffix.lower()
     if suffix not in _OUTPUT_KINDS:
@@ -415,13 +415,13 @@ def restore_backup(
     """Rebuild a keys tarball (fioctl layout) from paper after the tarball is lost."""
     from datetime import UTC, datetime
 
+    from ..common.durable import read_capped, write_durable
     from ..core.errors import TarballError, UsageError, VerificationError
     from ..core.keys import public_key_file, secret_key_file
     from ..core.keysarchive import KEYS_DIR, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
     from ..core.paper import BackupMismatchError
     from ..core.verify import verify_self_signed
-    from ..shell.durable import read_capped, write_durable
 
     if files and not shares:
         raise UsageError("extra arguments given; share files need --shares before them")
@@ -490,10 +490,10 @@ def export_plain(
     out: Path = typer.Option(..., "--out", help="File to write, e.g. root-key.sec (refuses to overwrite)."),
 ) -> None:
     """Write the active root key's .sec file exactly as stored in the tarball (secret!)."""
+    from ..common.durable import write_durable
     from ..core.errors import UsageError
     from ..core.keys import parse_secret_key_file
     from ..core.paper import BackupMismatchError
-    from ..shell.durable import write_durable
 
     archive = _load_archive(keys)
     parsed_root = _load_root(root, archive)

@@ -16,10 +16,10 @@ def list_keys(
     root: Path | None = typer.Option(None, "--root", help="root.json to match keys against roles."),
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
+    from ..common.durable import read_capped
+    from ..common.render import console, key_table
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
-    from ..shell.durable import read_capped
-    from ..shell.render import console, key_table
 
     archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
     parsed = None

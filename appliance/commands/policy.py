@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .identity import HOME_HELP
+from ..common.identitycli import HOME_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -22,8 +22,8 @@ def policy(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Show the appliance's ceremony policy, or change it."""
-    from ..shell.home import Home, default_home
-    from ..shell.render import console
+    from ..common.home import Home, default_home
+    from ..common.render import console
 
     place = Home(home or default_home("appliance"), "appliance")
     place.identity()  # policy belongs to an initialised appliance

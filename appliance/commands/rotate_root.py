@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .identity import HOME_HELP
+from ..common.identitycli import HOME_HELP
 
 
 def register(app: typer.Typer) -> None:

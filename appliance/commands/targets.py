@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .identity import HOME_HELP
+from ..common.identitycli import HOME_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -74,6 +74,7 @@ def sign_targets(
 
     from rich.table import Table
 
+    from ..common.render import console
     from ..core.errors import BundleError, VerificationError
     from ..core.keys import PublicKey
     from ..core.metadata import Envelope
@@ -88,7 +89,6 @@ def sign_targets(
     from ..core.targets import sign_targets as sign
     from ..core.verify import check_threshold
     from ..shell.ceremony import Ceremony
-    from ..shell.render import console
 
     ceremony = Ceremony.open(home, keys, request, out, operation="sign-targets")
     payload = ceremony.request.payload
@@ -140,12 +140,12 @@ def copy_targets(
     ),
 ) -> None:
     """Write a targets-only tarball: it can sign production targets but holds no root key."""
+    from ..common.durable import read_capped, write_durable
+    from ..common.render import console
     from ..core.errors import DurabilityError, TarballError
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
     from ..core.targets import offline_targets_signers
-    from ..shell.durable import read_capped, write_durable
-    from ..shell.render import console
 
     archive = KeysArchive.from_bytes(read_capped(source, MAX_COMPRESSED_BYTES, what="keys tarball"))
     if root is not None:

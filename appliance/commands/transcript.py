@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .identity import HOME_HELP
+from ..common.identitycli import HOME_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -17,12 +17,12 @@ def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP))
     """Verify every link and signature of the ceremony transcript, list the ceremonies, print the seal."""
     from rich.table import Table
 
+    from ..common.durable import read_capped
+    from ..common.home import Home, default_home
+    from ..common.render import console
     from ..core.identity import hex_words
     from ..core.transcript import verify_transcript
     from ..shell.ceremony import TRANSCRIPT_MAX_BYTES
-    from ..shell.durable import read_capped
-    from ..shell.home import Home, default_home
-    from ..shell.render import console
 
     place = Home(home or default_home("appliance"), "appliance")
     me = place.identity().peer

@@ -19,6 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..common.durable import crashpoint, read_capped, write_durable
+from ..common.home import Home, default_home
+from ..common.render import console, root_table
+from ..common.terminal import confirm_typed
 from ..core.bundle import (
     MAX_BUNDLE_BYTES,
     Request,
@@ -40,10 +44,6 @@ from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
 from ..core.transcript import ceremony_record, entry_digest, entry_line, seal_entry, verify_transcript
-from .durable import crashpoint, read_capped, write_durable
-from .home import Home, default_home
-from .render import console, root_table
-from .terminal import confirm_typed
 
 ROOT_COPY = "tufrepo/roles/root.json"
 

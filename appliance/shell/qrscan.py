@@ -10,8 +10,8 @@ import io
 import warnings
 from pathlib import Path
 
+from ..common.durable import read_capped
 from ..core.errors import InputFormatError
-from .durable import read_capped
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 80_000_000  # a 10000 x 8000 scan

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from appliance.commands.identity import HOME_HELP
+from appliance.common.identitycli import HOME_HELP
 
 from ..config import factory_option, server_option, token_file_option, token_option
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from appliance.commands.identity import register_for
+from appliance.common.identitycli import register_for
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ def rehearse(
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
-    from appliance.shell.render import console
+    from appliance.common.render import console
 
     from ..rehearsal import Rehearsal
 

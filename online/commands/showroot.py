@@ -26,11 +26,11 @@ def show_root(
     import sys
     from datetime import UTC, datetime
 
+    from appliance.common.render import console, root_table
     from appliance.core.errors import VerificationError
     from appliance.core.metadata import Root
     from appliance.core.strictjson import dumps_pretty
     from appliance.core.verify import verify_self_signed
-    from appliance.shell.render import console, root_table
 
     from ..config import resolve_connection
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from appliance.common.durable import write_durable
 from appliance.core.errors import UsageError
 from appliance.core.keys import ED25519, RSA_DEFAULT_BITS, RandomBytes
 from appliance.core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-from appliance.shell.durable import write_durable
 
 from ..client import check_token
 from .factory import FactoryData, build_factory, check_factory_name, default_key_factory

@@ -24,12 +24,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.common.durable import read_capped, write_durable
 from appliance.core.bundle import is_factory_name
 from appliance.core.errors import InputFormatError, UsageError
 from appliance.core.keys import PrivateKey, secret_key_file
 from appliance.core.metadata import MAX_METADATA_BYTES, Root
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
-from appliance.shell.durable import read_capped, write_durable
 
 from .factory import ONLINE_ROLES, FactoryData
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from appliance.common.durable import read_capped, write_durable
 from appliance.core.errors import InputFormatError, VerificationError
 from appliance.core.keys import PrivateKey, SignatureEntry
 from appliance.core.metadata import Envelope, Root
@@ -26,7 +27,6 @@ from appliance.core.strictjson import dumps_pretty, loads_object
 from appliance.core.targets import add_signatures, check_production_targets
 from appliance.core.timefmt import format_expires
 from appliance.core.verify import check_threshold
-from appliance.shell.durable import read_capped, write_durable
 
 from .rules import Refusal
 

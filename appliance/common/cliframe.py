@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import typer
 
-from .core.errors import AirgapError
+from ..core.errors import AirgapError
 
 
 def make_app(name: str, help_text: str) -> typer.Typer:
