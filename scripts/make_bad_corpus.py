@@ -397,19 +397,27 @@ def _tarballs(ok_files: list[tuple[str, bytes]]) -> dict[str, bytes]:
             [*ok_files, *((f"tufrepo/roles/r{i}.json", b"{}") for i in range(MAX_MEMBERS))]
         ),
         "tarball-duplicate-member.tgz": tgz([*ok_files, key_files("first-root", key(9))[0]]),
+        # Key files kept but never used to sign: the root key is then missing.
         "tarball-pub-sec-mismatch.tgz": tgz([pub, (sec[0], key_files("x", key(9))[1][1])]),
         "tarball-sec-without-pub.tgz": tgz([sec]),
         "tarball-rsa-1024-key.tgz": tgz(
-            [*ok_files, ("tufrepo/keys/weak-root.pub", rsa_pub), ("tufrepo/keys/weak-root.sec", rsa_sec)]
+            [("tufrepo/keys/weak-root.pub", rsa_pub), ("tufrepo/keys/weak-root.sec", rsa_sec)]
         ),
-        "tarball-bad-key-json.tgz": tgz([*ok_files, ("tufrepo/keys/dup.pub", pub[1][:-1] + b',"keytype":"RSA"}')]),
-        "tarball-unexpected-file.tgz": tgz([*ok_files, ("install.sh", b"#!/bin/sh\n")]),
+        "tarball-bad-key-json.tgz": tgz([(pub[0], pub[1][:-1] + b',"keytype":"RSA"}'), sec]),
+        "tarball-escape-in-name.tgz": tgz([*ok_files, ("install.sh\x1b[2J", b"#!/bin/sh\n")]),
         "tarball-not-gzip.tgz": ok_tar,
         "tarball-truncated-gzip.tgz": gzip_bytes(ok_tar)[: len(gzip_bytes(ok_tar)) // 2],
         "tarball-truncated-tar.tgz": gzip_bytes(ok_tar[:1536]),
         "tarball-two-archives-joined.tgz": gzip_bytes(ok_tar + tar_bytes([key_files("second", key(9))[1]])),
     }
     return out
+
+
+def _other_keys_json_id(meta: RootMeta) -> str:
+    from appliance.core.keyids import json_keyid
+
+    other = next(key for keyid, key in sorted(meta.keys.items()) if keyid != ROOT_KEY.keyid)
+    return json_keyid(other)
 
 
 def _roots(v1: Root) -> dict[str, bytes]:
@@ -434,7 +442,8 @@ def _roots(v1: Root) -> dict[str, bytes]:
         ),
         "root-bom.json": b"\xef\xbb\xbf" + good,
         "root-invalid-utf8.json": good.replace(b'"Root"', b'"R\xc3\x28ot"', 1),
-        "root-keyid-mismatch.json": good.replace(ROOT_KEY.keyid.encode(), b"0" * 64),
+        # The root key listed under the id another listed key has by the JSON rule (fioctl 2021-22).
+        "root-keyid-mismatch.json": good.replace(ROOT_KEY.keyid.encode(), _other_keys_json_id(meta).encode()),
         "root-same-key-two-ids.json": dumps_compact(_same_key_twice(v1)),
         "root-threshold-zero.json": good.replace(b'"threshold":1', b'"threshold":0', 1),
         "root-not-an-object.json": b"[" + good + b"]",
@@ -460,7 +469,7 @@ def _requests(ok: Request, ok_bytes: bytes, payload: dict[str, Any]) -> dict[str
     v3 = sign_root(replace(root_meta(ROOT_KEY), version=3), [ROOT_KEY]).to_dict()
     prod_differs = sign_root(replace(v1.meta, consistent_snapshot=True), [ROOT_KEY]).to_dict()
     unsigned_v1 = {**v1.to_dict(), "signatures": []}
-    broken_v1 = json.loads(json.dumps(v1.to_dict()).replace(ROOT_KEY.keyid, "0" * 64))
+    broken_v1 = json.loads(json.dumps(v1.to_dict()).replace(ROOT_KEY.keyid, _other_keys_json_id(v1.meta)))
 
     def sealed(body: dict[str, Any], signer: Identity = STATION) -> bytes:
         return seal(body, signer)

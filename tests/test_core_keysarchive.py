@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import tarfile
 import time
 import tracemalloc
@@ -14,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.core.errors import KeyFormatError, KeyMissingError, TarballError
+from appliance.core.errors import KeyMissingError, TarballError
 from appliance.core.keys import public_key_file, secret_key_file
-from appliance.core.keysarchive import MAX_MEMBER_BYTES, MAX_UNCOMPRESSED_BYTES, KeysArchive
+from appliance.core.keysarchive import MAX_COMPRESSED_BYTES, MAX_MEMBER_BYTES, MAX_UNCOMPRESSED_BYTES, KeysArchive
 from appliance.core.metadata import RootMeta
 from tests.helpers_core import Member, ed_key, key_members, root_signed, tar_bytes, tgz
 
@@ -68,43 +67,24 @@ HOSTILE: list[tuple[str, list[Member | tuple[str, bytes]], str]] = [
     ("FIFO", [Member("tufrepo/keys/a.sec", type=tarfile.FIFOTYPE)], "'tufrepo/keys/a.sec' is not a regular file"),
     ("duplicate member", [OK_PUB, OK_PUB], "member 'tufrepo/keys/first-root.pub' appears twice"),
     ("duplicate via ./", [OK_PUB, ("./" + OK_PUB[0], PUB)], "appears twice"),
-    ("unexpected file", [OK_PUB, ("tufrepo/keys/run.sh", b"#!/bin/sh")], "unexpected file 'tufrepo/keys/run.sh'"),
-    ("unexpected top-level file", [("etc/passwd", b"x")], "unexpected file 'etc/passwd'"),
-    ("hidden key file", [("tufrepo/keys/.a.pub", PUB)], "unexpected file"),
-    ("nested key dir", [("tufrepo/keys/sub/a.pub", PUB)], "unexpected file"),
-    ("roles non-json", [("tufrepo/roles/root.txt", b"x")], "unexpected file"),
-    ("unexpected directory", [Member("tufrepo/other", type=tarfile.DIRTYPE)], "unexpected directory 'tufrepo/other'"),
-    ("unexpected top directory", [Member("tmp", type=tarfile.DIRTYPE)], "unexpected directory 'tmp'"),
     (
         "too many members",
-        [(f"tufrepo/roles/r{i}.json", b"{}") for i in range(257)],
-        "tarball has more than 256 members",
+        [(f"tufrepo/roles/r{i}.json", b"{}") for i in range(1025)],
+        "tarball has more than 1024 members",
     ),
     (
         "too many directory entries",
-        [Member("tufrepo", type=tarfile.DIRTYPE)] * 257,
-        "more than 256 members",
+        [Member("tufrepo", type=tarfile.DIRTYPE)] * 1025,
+        "more than 1024 members",
     ),
+    ("newline in name", [("tufrepo/keys/a.pub\n", PUB)], "rule: printable names"),
+    ("escape in name", [("tufrepo/\x1b[31mkeys", b"x")], "rule: printable names"),
+    ("bidi override in name", [("tufrepo/keys/\u202ea.pub", PUB)], "rule: printable names"),
     (
         "member over the cap",
         [("tufrepo/roles/big.json", b" " * (MAX_MEMBER_BYTES + 1))],
         f"member 'tufrepo/roles/big.json' is {MAX_MEMBER_BYTES + 1} bytes, more than {MAX_MEMBER_BYTES}",
     ),
-    ("sec without pub", [("tufrepo/keys/a.sec", SEC)], "tufrepo/keys/a.sec has no matching tufrepo/keys/a.pub"),
-    (
-        "sec not matching pub",
-        [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", secret_key_file(OLD_ROOT))],
-        "tufrepo/keys/a.sec does not hold the private half of tufrepo/keys/a.pub",
-    ),
-    ("malformed pub JSON", [("tufrepo/keys/a.pub", b'{"keytype":')], "tufrepo/keys/a.pub is not valid JSON"),
-    ("pub duplicate keys", [("tufrepo/keys/a.pub", b'{"keytype":"RSA","keytype":"ED25519"}')], "duplicate key"),
-    ("pub bad keytype", [("tufrepo/keys/a.pub", PUB.replace(b"ED25519", b"ECDSA"))], "unsupported keytype"),
-    (
-        "malformed sec JSON",
-        [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", b"not json")],
-        "tufrepo/keys/a.sec is not valid JSON",
-    ),
-    ("sec bad hex", [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", SEC.replace(b'01"', b'0"'))], "hex digits"),
 ]
 
 
@@ -118,11 +98,36 @@ def test_sparse_member_is_refused() -> None:
     assert "is not a regular file" in refused(data)
 
 
-def test_key_errors_keep_the_key_hint() -> None:
-    with pytest.raises(TarballError) as info:
-        KeysArchive.from_bytes(tgz([("tufrepo/keys/a.pub", b"[]")]))
-    assert info.value.hint == KeyFormatError.hint
-    assert info.value.exit_code == 5
+# Key files fioctl would not use (or would use to make signatures devices reject) are kept
+# byte for byte but never sign; each is named in ``notes`` for the review.
+UNUSABLE: list[tuple[str, list[Member | tuple[str, bytes]], str]] = [
+    ("sec without pub", [("tufrepo/keys/a.sec", SEC)], "tufrepo/keys/a.sec: private key without a .pub"),
+    (
+        "sec not matching pub",
+        [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", secret_key_file(OLD_ROOT))],
+        "tufrepo/keys/a.sec does not hold the private half of tufrepo/keys/a.pub",
+    ),
+    ("malformed pub JSON", [("tufrepo/keys/a.pub", b'{"keytype":')], "tufrepo/keys/a.pub is not valid JSON"),
+    ("pub duplicate keys", [("tufrepo/keys/a.pub", b'{"keytype":"RSA","keytype":"ED25519"}')], "duplicate key"),
+    ("pub bad keytype", [("tufrepo/keys/a.pub", PUB.replace(b"ED25519", b"ECDSA"))], "unsupported keytype"),
+    (
+        "malformed sec JSON",
+        [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", b"not json")],
+        "tufrepo/keys/a.sec is not valid JSON",
+    ),
+    ("sec bad hex", [("tufrepo/keys/a.pub", PUB), ("tufrepo/keys/a.sec", SEC.replace(b'"}}', b'0"}}'))], "hex digits"),
+]
+
+
+@pytest.mark.parametrize(("members", "fragment"), [c[1:] for c in UNUSABLE], ids=[c[0] for c in UNUSABLE])
+def test_unusable_key_files_are_kept_but_never_sign(members: list[Member | tuple[str, bytes]], fragment: str) -> None:
+    archive = KeysArchive.from_bytes(tgz(members))
+    assert any(fragment in note for note in archive.notes), archive.notes
+    assert all(e.private is None for e in archive.entries)
+    assert KeysArchive.from_bytes(archive.to_bytes(mtime=0)).files == archive.files
+    meta = RootMeta.from_dict(root_signed([ROOT]))
+    with pytest.raises(KeyMissingError, match="unused key files"):
+        archive.require_signers(meta, "root")
 
 
 # --- hostile containers ---------------------------------------------------------------------
@@ -157,8 +162,8 @@ def test_gzip_bomb_is_refused_quickly_without_expanding_it() -> None:
 
 
 def test_multi_member_gzip_bomb_is_refused() -> None:
-    one = gzip.compress(bytes(8 << 20), mtime=0)
-    assert "expands to more than" in refused(gzip.compress(tar_bytes([OK_PUB]), mtime=0) + one * 5)
+    one = gzip.compress(bytes(16 << 20), mtime=0)
+    assert "expands to more than" in refused(gzip.compress(tar_bytes([OK_PUB]), mtime=0) + one * 7)
 
 
 @pytest.mark.parametrize(
@@ -201,8 +206,8 @@ def test_empty_tar_is_an_empty_archive() -> None:
 
 
 def test_oversize_compressed_input_is_refused_before_decompression() -> None:
-    data = b"\x1f\x8b" + os.urandom(16 * 1024 * 1024)
-    assert "more than 16777216 allowed" in refused(data)
+    data = b"\x1f\x8b" + bytes(MAX_COMPRESSED_BYTES - 1)
+    assert f"more than {MAX_COMPRESSED_BYTES} allowed" in refused(data)
 
 
 TWO = tar_bytes([OK_PUB, ("tufrepo/keys/first-root.sec", SEC)])
@@ -361,13 +366,15 @@ def test_with_key_adds_fioctl_named_pair_and_refuses_a_duplicate() -> None:
 
 def test_with_file_and_subset() -> None:
     archive = KeysArchive.from_bytes(tgz(fioctl_members()))
-    assert archive.with_file("tufrepo/roles/root.json", b"new").files["tufrepo/roles/root.json"] == b"new"
-    with pytest.raises(TarballError, match="refusing to add unexpected file '../x'"):
+    with pytest.raises(TarballError, match="refusing to change existing member 'tufrepo/roles/root.json'"):
+        archive.with_file("tufrepo/roles/root.json", b"new")
+    changed = archive.with_file("tufrepo/roles/root.json", b"new", replace=True)
+    assert changed.files["tufrepo/roles/root.json"] == b"new"
+    assert archive.with_file("tufrepo/anything/else.bin", b"x").files["tufrepo/anything/else.bin"] == b"x"
+    with pytest.raises(TarballError, match="member '../x' has an unsafe path"):
         archive.with_file("../x", b"")
     only = archive.subset(["tufrepo/keys/first-root.pub", "tufrepo/keys/first-root.sec"])
     assert [e.base for e in only.entries] == ["tufrepo/keys/first-root"]
-    with pytest.raises(TarballError, match="has no matching"):
-        archive.subset(["tufrepo/keys/first-root.sec"])
 
 
 # --- active keys --------------------------------------------------------------------------
@@ -415,5 +422,5 @@ def test_member_name_with_trailing_newline_is_refused() -> None:
         info = _tarfile.TarInfo("tufrepo/keys/first-root.pub\n")
         info.size = 2
         archive.addfile(info, io.BytesIO(b"{}"))
-    with pytest.raises(TarballError, match="unexpected file"):
+    with pytest.raises(TarballError, match="rule: printable names"):
         KeysArchive.from_bytes(gzip.compress(raw.getvalue()))

@@ -83,14 +83,10 @@ CASES: list[Case] = [
             ("tarball-device-member.tgz", "'tufrepo/keys/mem.pub' is not a regular file"),
             ("tarball-fifo-member.tgz", "'tufrepo/keys/pipe.pub' is not a regular file"),
             ("tarball-gzip-bomb.tgz", "(gzip bomb?)"),
-            ("tarball-member-too-large.tgz", "is 2097153 bytes, more than 2097152"),
-            ("tarball-too-many-members.tgz", "more than 256 members"),
+            ("tarball-member-too-large.tgz", "is 16777217 bytes, more than 16777216"),
+            ("tarball-too-many-members.tgz", "more than 1024 members"),
             ("tarball-duplicate-member.tgz", "'tufrepo/keys/first-root.pub' appears twice"),
-            ("tarball-pub-sec-mismatch.tgz", "does not hold the private half"),
-            ("tarball-sec-without-pub.tgz", "has no matching tufrepo/keys/first-root.pub"),
-            ("tarball-rsa-1024-key.tgz", "RSA key has 1024 bits"),
-            ("tarball-bad-key-json.tgz", "duplicate key 'keytype'"),
-            ("tarball-unexpected-file.tgz", "unexpected file 'install.sh'"),
+            ("tarball-escape-in-name.tgz", "(rule: printable names)"),
             ("tarball-not-gzip.tgz", "not a gzip-compressed tarball"),
             ("tarball-truncated-gzip.tgz", "gzip stream is damaged"),
             ("tarball-truncated-tar.tgz", "is truncated"),
@@ -104,8 +100,17 @@ CASES: list[Case] = [
         [
             ("tarball-symlink-member.tgz", "is a link; links are refused"),
             ("tarball-gzip-bomb.tgz", "(gzip bomb?)"),
+        ],
+    ),
+    # Key files fioctl would not use (or that would sign wrongly) are kept but never sign.
+    *_cases(
+        "rotate-root-keys",
+        KeyMissingError,
+        [
             ("tarball-rsa-1024-key.tgz", "RSA key has 1024 bits"),
             ("tarball-pub-sec-mismatch.tgz", "does not hold the private half"),
+            ("tarball-sec-without-pub.tgz", "private key without a .pub beside it"),
+            ("tarball-bad-key-json.tgz", "duplicate key 'keytype'"),
         ],
     ),
     *_cases(
@@ -130,7 +135,7 @@ CASES: list[Case] = [
             ("root-bool-version.json", "version must be an integer"),
             ("root-non-ascii-signed-string.json", "U+00E9 at offset 1 is outside printable ASCII"),
             ("root-html-signed-string.json", "'<' at offset 0 is escaped differently"),
-            ("root-keyid-mismatch.json", "does not match its key"),
+            ("root-keyid-mismatch.json", "is the id of another key"),
             ("root-same-key-two-ids.json", "the same public key is listed under key ids"),
             ("root-threshold-zero.json", "threshold 0 is outside 1..1000"),
         ],
@@ -190,7 +195,7 @@ CASES: list[Case] = [
             ("request-no-history.json", "no root versions supplied"),
         ],
     ),
-    *_cases("rotate-root", MetadataError, [("request-history-malformed-root.json", "does not match its key")]),
+    *_cases("rotate-root", MetadataError, [("request-history-malformed-root.json", "is the id of another key")]),
     *_cases(
         "import",
         BundleError,

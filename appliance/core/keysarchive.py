@@ -1,48 +1,43 @@
 """The offline keys tarball (``offline-creds.tgz``), parsed and built in memory.
 
-Hostile-input rules: the archive is never extracted; only regular files with
-expected names are accepted; member count, member size, total size and the
+Hostile-input rules: the archive is never extracted; only regular files and
+directories are accepted; member count, member size, total size and the
 compressed input are capped (which also stops gzip bombs); symlinks, hardlinks,
-devices, FIFOs, absolute paths, ``..`` and duplicate names are refused; every
-``.sec`` must have a ``.pub`` holding the same key.
+devices, FIFOs, sparse files, absolute paths, ``..`` and duplicate names are refused.
 
-Layout (fioctl): ``tufrepo/keys/<name>.pub|.sec`` (key files, names such as
-``first-root``, ``fioctl-root-<keyid>``, ``fioctl-targets-<keyid>``), ``tufrepo/roles/*.json``
-and ``tufrepo/roles/unsigned/*.json`` (garage-sign working copies), plus a few
-garage-sign credential files.
+Every other regular file is accepted and kept byte for byte: fioctl reads every
+member into a map and writes every member back (``GetOfflineCreds``/``saveTufCreds``,
+tuf_utils.go), so real tarballs hold ``tufrepo/config.json``,
+``tufrepo/credentials.zip``, garage-sign key names such as
+``tufrepo/keys/offline-root-2021-01-27T23:10:29.123456.sec``, ``tufrepo/roles/...`` and
+whatever else was put there.  A key pair is any ``X.pub`` with an ``X.sec`` beside it, in
+any folder; a signer is found by its public key, never by its name (fioctl ``FindSigner``).
+Key files that cannot be read, private halves without a public half, and pairs whose
+halves disagree are kept in the tarball but never used to sign; they are listed in
+``notes`` so the officer sees them.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import re
 import tarfile
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import KeyFormatError, KeyMissingError, TarballError
 from .keys import PrivateKey, PublicKey, parse_public_key_file, parse_secret_key_file, public_key_file, secret_key_file
 from .metadata import RootMeta
 
-MAX_COMPRESSED_BYTES = 16 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 32 * 1024 * 1024
-MAX_MEMBERS = 256
-MAX_MEMBER_BYTES = 2 * 1024 * 1024
+# A credentials.zip alone can be several MiB; the caps leave room for that and still stop a
+# gzip bomb early (the expanded size is counted while inflating).
+MAX_COMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 96 * 1024 * 1024
+MAX_MEMBERS = 1024
+MAX_MEMBER_BYTES = 16 * 1024 * 1024
 
 KEYS_DIR = "tufrepo/keys/"
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-# Matched with fullmatch: "$" alone would also accept a name ending in a newline.
-_ALLOWED_FILES = (
-    re.compile(rf"^tufrepo/keys/{_NAME}\.(pub|sec)$"),
-    re.compile(rf"^tufrepo/roles/(unsigned/)?{_NAME}\.json$"),
-    re.compile(r"^tufrepo/(config\.json|targets\.json)$"),
-    re.compile(
-        r"^(treehub\.json|tufrepo\.url|auth\.json|root\.json|targets\.pub|targets\.sec|server\.pem|api_gateway\.url)$"
-    ),
-)
-_ALLOWED_DIRS = frozenset({"tufrepo/", "tufrepo/keys/", "tufrepo/roles/", "tufrepo/roles/unsigned/"})
 
 
 def _check_name(raw: str) -> str:
@@ -52,7 +47,13 @@ def _check_name(raw: str) -> str:
     parts = name.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise TarballError(f"member {raw!r} has an unsafe path")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in _INVISIBLE for c in name):
+        # No real tarball has them, and they could make a name on screen read as another.
+        raise TarballError(f"member {raw!r} has control or invisible characters in its name (rule: printable names)")
     return name
+
+
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -93,15 +94,13 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
                 continue  # the archive root, written by `tar -C dir -czf x.tgz .`
             name = _check_name(member.name)
             if member.isdir():
-                if name.rstrip("/") + "/" not in _ALLOWED_DIRS:
-                    raise TarballError(f"unexpected directory {member.name!r} in tarball")
-                continue
+                continue  # fioctl skips directory entries (TypeDir) and so do we
             if member.issym() or member.islnk():
                 raise TarballError(f"member {member.name!r} is a link; links are refused")
             if not member.isreg() or member.issparse():
                 raise TarballError(f"member {member.name!r} is not a regular file")
-            if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
-                raise TarballError(f"unexpected file {member.name!r} in tarball")
+            if name.endswith("/"):
+                raise TarballError(f"member {member.name!r} is a file named like a directory")
             if name in files:
                 raise TarballError(f"member {name!r} appears twice")
             if member.size > MAX_MEMBER_BYTES:
@@ -132,7 +131,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """A key pair (or lone public key) found under ``tufrepo/keys/``."""
+    """A key pair (or lone public key) found in the tarball."""
 
     base: str  # member name without .pub/.sec
     public: PublicKey
@@ -140,6 +139,7 @@ class KeyEntry:
 
     @property
     def keyid(self) -> str:
+        """The key's id under today's rule (sha256 of the DER public key)."""
         return self.public.keyid
 
 
@@ -147,47 +147,56 @@ class KeyEntry:
 class KeysArchive:
     files: Mapping[str, bytes]
     entries: tuple[KeyEntry, ...]
+    notes: tuple[str, ...] = field(default=())  # key files kept but not used, and why
 
     @classmethod
     def from_files(cls, files: Mapping[str, bytes]) -> KeysArchive:
-        entries = []
+        entries: list[KeyEntry] = []
+        notes: list[str] = []
         for name in files:
-            if not (name.startswith(KEYS_DIR) and name.endswith(".sec")):
-                continue
-            base = name[: -len(".sec")]
-            if base + ".pub" not in files:
-                raise TarballError(f"{name} has no matching {base}.pub")
+            if name.endswith(".sec") and name[: -len(".sec")] + ".pub" not in files:
+                notes.append(f"{name}: private key without a .pub beside it; not used")
         for name, content in files.items():
-            if not (name.startswith(KEYS_DIR) and name.endswith(".pub")):
+            if not name.endswith(".pub"):
                 continue
             base = name[: -len(".pub")]
             try:
                 public = parse_public_key_file(content, what=name)
-                private = None
-                if base + ".sec" in files:
-                    private = parse_secret_key_file(files[base + ".sec"], what=base + ".sec")
             except KeyFormatError as exc:
-                raise TarballError(exc.message, hint=KeyFormatError.hint) from None
-            if private is not None and not private.public_key.same_key(public):
-                raise TarballError(f"{base}.sec does not hold the private half of {base}.pub")
+                if name.startswith(KEYS_DIR):
+                    notes.append(f"{name}: not a readable TUF public key ({exc.message}); not used")
+                continue
+            private = None
+            if base + ".sec" in files:
+                try:
+                    private = parse_secret_key_file(files[base + ".sec"], what=base + ".sec")
+                except KeyFormatError as exc:
+                    notes.append(f"{base}.sec: {exc.message}; not used")
+                if private is not None and not private.public_key.same_key(public):
+                    notes.append(f"{base}.sec does not hold the private half of {base}.pub; not used")
+                    private = None
             entries.append(KeyEntry(base, public, private))
-        return cls(dict(files), tuple(entries))
+        return cls(dict(files), tuple(entries), tuple(notes))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeysArchive:
         return cls.from_files(_read_members(_gunzip(data)))
 
+    def private_for(self, public: PublicKey) -> KeyEntry | None:
+        """The pair holding ``public``'s private half (fioctl FindSigner: by public key, not name)."""
+        return next((e for e in self.entries if e.private is not None and e.public.same_key(public)), None)
+
     def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
-        """Private keys in the archive for ``role``'s key ids: (keyid, key, member base)."""
+        """Private keys in the archive for ``role``'s key ids: (root's key id, key, member base)."""
         found = []
         if role not in meta.roles:
             raise KeyMissingError(f"the root has no {role} role")
-        wanted = meta.role_keys(role)
-        for keyid, public in wanted.items():
-            for entry in self.entries:
-                if entry.private is not None and entry.public.same_key(public):
-                    found.append((keyid, entry.private, entry.base))
-                    break
+        seen: set[bytes] = set()
+        for keyid, public in meta.role_keys(role).items():
+            entry = self.private_for(public)
+            if entry is not None and entry.private is not None and public.spki_der not in seen:
+                seen.add(public.spki_der)
+                found.append((keyid, entry.private, entry.base))
         return found
 
     def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
@@ -195,8 +204,10 @@ class KeysArchive:
         threshold = meta.roles[role].threshold
         if len(found) < threshold:
             ids = ", ".join(k[:16] for k in meta.roles[role].keyids)
+            unused = f" (unused key files: {'; '.join(self.notes)})" if self.notes else ""
             raise KeyMissingError(
                 f"the tarball holds {len(found)} of the {threshold} {role} private key(s) needed (role keys: {ids})"
+                + unused
             )
         return found
 
@@ -213,9 +224,12 @@ class KeysArchive:
         files[base + ".sec"] = secret_key_file(key)
         return KeysArchive.from_files(files)
 
-    def with_file(self, name: str, content: bytes) -> KeysArchive:
-        if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
-            raise TarballError(f"refusing to add unexpected file {name!r}")
+    def with_file(self, name: str, content: bytes, *, replace: bool = False) -> KeysArchive:
+        """Add a member; an existing one changes only when ``replace`` says so (fioctl keeps members)."""
+        if _check_name(name) != name or name.endswith("/"):
+            raise TarballError(f"refusing to add file with unsafe name {name!r}")
+        if name in self.files and self.files[name] != content and not replace:
+            raise TarballError(f"refusing to change existing member {name!r}; members are kept byte for byte")
         files = dict(self.files)
         files[name] = content
         return KeysArchive.from_files(files)
@@ -227,7 +241,8 @@ class KeysArchive:
         return [n for n in self.files if n.endswith(".sec")]
 
     def to_bytes(self, *, mtime: int) -> bytes:
-        """A deterministic tar.gz: members in stored order, mode 0600, owner root, fixed mtime."""
+        """A deterministic tar.gz: members in stored order with their bytes unchanged, mode 0600,
+        owner root, fixed mtime."""
         raw = io.BytesIO()
         with tarfile.open(fileobj=raw, mode="w:", format=tarfile.PAX_FORMAT) as archive:
             for name, content in self.files.items():
