@@ -58,7 +58,7 @@ def make_factory(root_key: PrivateKey | None = None, *, offline_targets: Private
         ci.append(sign_root(meta2, [root_key]))
         prod.append(sign_root(production_variant(meta2, 2), [root_key]))
         archive = archive.with_key("targets", offline_targets).with_file(
-            "tufrepo/roles/root.json", dumps_pretty(ci[-1].to_dict())
+            "tufrepo/roles/root.json", dumps_pretty(ci[-1].to_dict()), replace=True
         )
     return Factory(root_key, online, ci, prod, archive)
 

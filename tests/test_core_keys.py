@@ -111,8 +111,10 @@ def test_ed25519_key_files_exact_bytes() -> None:
     assert public_key_file(key.public_key) == (
         b'{"keytype":"ED25519","keyval":{"public":"' + vec["public"].encode() + b'"}}'
     )
-    assert secret_key_file(key) == b'{"keytype":"ED25519","keyval":{"private":"' + vec["seed"].encode() + b'"}}'
-    assert len(key.private_value()) == 64
+    # Go's ed25519.PrivateKey: seed followed by the public key, the form every fioctl reads.
+    expected_private = vec["seed"] + vec["public"]
+    assert secret_key_file(key) == b'{"keytype":"ED25519","keyval":{"private":"' + expected_private.encode() + b'"}}'
+    assert len(key.private_value()) == 128
 
 
 def test_rsa_key_files_exact_bytes(rsa_key: PrivateKey) -> None:
@@ -138,17 +140,18 @@ def test_key_files_round_trip(rsa_key: PrivateKey) -> None:
         assert secret_key_file(again) == secret_key_file(key)
 
 
-def test_old_seed_plus_public_form_is_read_and_seed_form_written() -> None:
+def test_seed_form_is_read_and_seed_plus_public_form_written() -> None:
     key = ed_key(2)
-    old = key.private_value() + key.public_key.public
-    assert len(old) == 128
-    loaded = PrivateKey.from_parts("ED25519", old)
+    seed_only = bytes(32 * [2]).hex()
+    loaded = PrivateKey.from_parts("ED25519", seed_only)
     assert loaded.keyid == key.keyid
-    assert loaded.private_value() == key.private_value()
+    assert loaded.private_value() == seed_only + key.public_key.public
+    assert PrivateKey.from_parts("ED25519", loaded.private_value()).keyid == key.keyid
 
 
-def test_old_form_with_mismatched_public_half_is_refused() -> None:
-    old = ed_key(2).private_value() + ed_key(3).public_key.public
+def test_seed_plus_public_form_with_mismatched_public_half_is_refused() -> None:
+    # fioctl would sign with it and every signature would fail on devices: refused here.
+    old = bytes(32 * [2]).hex() + ed_key(3).public_key.public
     with pytest.raises(KeyFormatError, match="public half does not match"):
         PrivateKey.from_parts("ED25519", old)
 

@@ -11,8 +11,10 @@ Facts this module encodes (see bundle-spec.md, "Foundries format"):
   signs, while devices recover the salt length when verifying.
 - key files (``tufrepo/keys/*.pub|*.sec``) are compact JSON
   ``{"keytype":..,"keyval":{"public":..}}`` / ``{"keytype":..,"keyval":{"private":..}}``;
-  an ED25519 private value is the hex 32-byte seed (64 hex digits, current fioctl) or
-  seed+public (128 hex digits, fioctl before late 2022); RSA is PEM ``RSA PRIVATE KEY`` (PKCS#1).
+  an ED25519 private value is read as the hex 32-byte seed (64 hex digits, fioctl since
+  a092df9, Nov 2022) or seed+public (128 hex digits) and written as seed+public, the one
+  form every fioctl version reads (before a092df9 ParseKey took only 64 bytes); RSA is
+  PEM ``RSA PRIVATE KEY`` (PKCS#1, the only form fioctl's ParseKey parses).
 """
 
 from __future__ import annotations
@@ -271,9 +273,12 @@ class PrivateKey:
         return SignatureEntry(keyid or self.keyid, SIGNING_METHOD[self.kind], sig)
 
     def private_value(self) -> str:
-        """The ``keyval.private`` string as current fioctl writes it.  Secret."""
+        """The ``keyval.private`` string every fioctl version reads.  Secret.
+
+        ED25519: the 64-byte seed‖public in hex (Go's ``ed25519.PrivateKey``), which fioctl read
+        before a092df9 (Nov 2022) as its only form and still reads; RSA: PEM PKCS#1."""
         if self._ed is not None:
-            return bytes(self._ed).hex()
+            return (bytes(self._ed) + bytes(self._ed.verify_key)).hex()
         assert self._rsa is not None
         return self._rsa.private_bytes(
             serialization.Encoding.PEM,

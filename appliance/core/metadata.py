@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import InputFormatError, KeyFormatError, MetadataError
+from .keyids import check_keyids
 from .keys import PublicKey, SignatureEntry
 from .strictjson import DEFAULT_MAX_BYTES, JsonObject, canonical, dumps_compact, loads_object
 from .timefmt import parse_expires
@@ -102,8 +103,8 @@ class RoleKeys:
         threshold = _require_int(data.get("threshold"), f"role {name} threshold")
         if threshold < 1 or threshold > MAX_THRESHOLD:
             raise MetadataError(f"role {name} threshold {threshold} is outside 1..{MAX_THRESHOLD}")
-        if threshold > len(keyids):
-            raise MetadataError(f"role {name} threshold {threshold} exceeds its {len(keyids)} key(s)")
+        # Not bounded by the number of keys: aktualizr accepts it, and fioctl's syncProdRoot writes a
+        # production targets threshold of 2 over a single online targets key (rotate_root.go, 4d9a3de).
         extra = {k: v for k, v in data.items() if k not in ("keyids", "threshold")}
         return cls(tuple(keyids), threshold, extra)
 
@@ -154,12 +155,9 @@ class RootMeta:
                 raise MetadataError(
                     f"the same public key is listed under key ids {seen[key.spki_der][:16]} and {keyid[:16]}"
                 )
-            if key.keyid != keyid:
-                raise MetadataError(
-                    f"key id {keyid[:16]}… does not match its key (sha256 of the DER public key is {key.keyid[:16]}…)"
-                )
             seen[key.spki_der] = keyid
             keys[keyid] = key
+        check_keyids(keys)
         roles: dict[str, RoleKeys] = {}
         for name, raw in raw_roles.items():
             role = RoleKeys.from_dict(name, raw)
@@ -200,6 +198,10 @@ class RootMeta:
         old = roles.get(name)
         roles[name] = RoleKeys(tuple(keyids), threshold, old.extra if old else {})
         return replace(self, roles=roles)
+
+    def keyid_for(self, key: PublicKey) -> str | None:
+        """The id this root lists ``key`` under, whatever rule made it."""
+        return next((kid for kid, listed in self.keys.items() if listed.same_key(key)), None)
 
     def without_unused_keys(self, keep: Sequence[str] = ()) -> RootMeta:
         used = {kid for role in self.roles.values() for kid in role.keyids} | set(keep)
@@ -256,9 +258,26 @@ def build_root(meta: RootMeta, signatures: Sequence[SignatureEntry], extra: Mapp
     return Root(Envelope(signed, tuple(signatures), dict(extra or {})), RootMeta.from_dict(signed))
 
 
-def sign_root(meta: RootMeta, signers: Sequence[Any], extra: Mapping[str, Any] | None = None) -> Root:
-    """Sign ``meta`` with every signer (each a keys.PrivateKey or another Signer)."""
+def sign_root(
+    meta: RootMeta,
+    signers: Sequence[Any],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    keyids: Sequence[str | None] = (),
+) -> Root:
+    """Sign ``meta`` with every signer (each a keys.PrivateKey or another Signer).
+
+    ``keyids[i]``, when given, is the id signature i carries: the id the root lists the key
+    under, whatever era made it (fioctl's FindSigner signs with the root's id, tuf_utils.go).
+    """
     signed = meta.to_dict()
     payload = canonical(signed)
-    envelope = Envelope(signed, tuple(s.sign(payload) for s in signers), dict(extra or {}), payload)
+    ids = list(keyids) + [None] * (len(signers) - len(keyids))
+    sigs = []
+    for signer, keyid in zip(signers, ids, strict=True):
+        sig = signer.sign(payload)
+        if keyid is not None and keyid != sig.keyid:
+            sig = replace(sig, keyid=keyid)
+        sigs.append(sig)
+    envelope = Envelope(signed, tuple(sigs), dict(extra or {}), payload)
     return Root(envelope, RootMeta.from_dict(signed))

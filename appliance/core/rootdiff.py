@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .keyids import SHORT_LABELS, keyid_rule
 from .metadata import RootMeta
 
 
@@ -17,9 +18,14 @@ def diff_roots(old: RootMeta, new: RootMeta) -> list[str]:
         lines.append(f"expires: {old.expires} -> {new.expires}")
     for keyid in sorted(set(new.keys) - set(old.keys)):
         key = new.keys[keyid]
-        lines.append(f"key added: {_short(keyid)} ({key.kind} {key.bits})")
+        lines.append(
+            f"key added: {_short(keyid)} ({key.kind} {key.bits}, id rule: {SHORT_LABELS[keyid_rule(keyid, key)]})"
+        )
+    old_root_ids = set(old.roles["root"].keyids) if "root" in old.roles else set()
     for keyid in sorted(set(old.keys) - set(new.keys)):
-        lines.append(f"key removed: {_short(keyid)} ({old.keys[keyid].kind})")
+        why = "no longer used by any role"
+        label = "old root key removed" if keyid in old_root_ids else "key removed"
+        lines.append(f"{label}: {_short(keyid)} ({old.keys[keyid].kind}): {why}")
     for name in sorted(set(old.roles) | set(new.roles)):
         before, after = old.roles.get(name), new.roles.get(name)
         if before is None or after is None:

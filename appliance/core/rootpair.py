@@ -113,11 +113,22 @@ def verify_history(chain: Sequence[Root], anchor: Root | None, what: str) -> Roo
 def production_variant(ci_meta: RootMeta, targets_threshold: int) -> RootMeta:
     """The production root for ``ci_meta``: identical but for the targets threshold."""
     role = ci_meta.roles["targets"]
-    if targets_threshold > len(role.keyids):
-        raise VerificationError(
-            f"production targets threshold {targets_threshold} cannot be met by {len(role.keyids)} targets key(s)"
-        )
+    # A threshold above the number of keys is kept as is: fioctl's syncProdRoot sets 2 whether or
+    # not an offline targets key exists (rotate_root.go, 4d9a3de), and devices accept it.
     return ci_meta.with_role("targets", role.keyids, targets_threshold)
+
+
+def unsignable_production_targets(prod_meta: RootMeta) -> str | None:
+    """Plain words for a production targets role whose threshold its keys cannot meet, else None."""
+    role = prod_meta.roles["targets"]
+    distinct = {prod_meta.keys[k].spki_der for k in role.keyids}
+    if role.threshold <= len(distinct):
+        return None
+    return (
+        f"production targets need {role.threshold} signatures but the targets role has {len(distinct)} key(s):"
+        " no production targets (waves) can be signed until an offline targets key is added with rotate-targets"
+        " (the online CI targets key plus the offline key make 2). Devices keep their current production targets."
+    )
 
 
 def same_metadata(a: Root, b: Root) -> bool:

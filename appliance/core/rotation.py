@@ -2,9 +2,11 @@
 
 Mirrors fioctl's ``keys rotate-root`` (see bundle-spec.md §1.6): the new key
 replaces the root role's keys, version + 1, expiry one calendar year ahead
-(unless a validity in days is requested), keys no role uses are dropped except
-the old root keys (they sign this version), and both the CI and the production
-root are signed by the old root keys and the new key.
+(unless a validity in days is requested), keys no role uses are dropped, the old
+root key included (fioctl ``RemoveUnusedKeys`` since 4d9a3de, Sep 2022: devices
+check the old root's signature against the old root's keys), a fresh
+``x-changelog`` is set, and both the CI and the production root are signed by the
+old root keys and the new key.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ class RotationParameters:
     key_type: str
     changelog: str
     validity_days: int | None
+    polis_id: str = ""  # the requesting user, from GET /ota/factories/<f>/users/self
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key_type": self.key_type, "changelog": self.changelog}
+        if self.polis_id:
+            out["polis_id"] = self.polis_id
         if self.validity_days is not None:
             out["validity_days"] = self.validity_days
         return out
@@ -55,10 +60,13 @@ class RotationParameters:
             isinstance(validity, bool) or not isinstance(validity, int) or not 1 <= validity <= MAX_VALIDITY_DAYS
         ):
             raise BundleError(f"validity_days must be an integer from 1 to {MAX_VALIDITY_DAYS}")
-        unknown = set(data) - {"key_type", "changelog", "validity_days"}
+        polis_id = data.get("polis_id", "")
+        if not isinstance(polis_id, str) or len(polis_id) > 200 or check_signable_string(polis_id):
+            raise BundleError("polis_id must be a signable string of at most 200 characters")
+        unknown = set(data) - {"key_type", "changelog", "validity_days", "polis_id"}
         if unknown:
             raise BundleError(f"unknown rotation parameters {sorted(unknown)}")
-        return cls(key_type.upper(), changelog, validity)
+        return cls(key_type.upper(), changelog, validity, polis_id)
 
     def expires(self, now: datetime) -> str:
         if self.validity_days is None:
@@ -72,24 +80,24 @@ class RootRotation:
     new: RootPair
     new_key: PrivateKey
     signer_keyids: tuple[str, ...]  # old root keys that signed, then the new key
+    removed_keyids: tuple[str, ...] = ()  # keys of the old root no role of the new one uses
 
 
-def _changelog(message: str, now: datetime) -> dict[str, Any]:
-    # Same shape as fioctl's RootChangeReason; polis-id names a Foundries user, unknown offline.
-    return {"polis-id": "", "message": message, "timestamp": format_expires(now)}
+def _changelog(message: str, now: datetime, polis_id: str = "") -> dict[str, Any]:
+    # fioctl's RootChangeReason (client/foundries_tuf_root.go); polis-id is the user's id from
+    # GET /ota/factories/<f>/users/self (UserAccessDetails), fetched by the station.
+    return {"polis-id": polis_id, "message": message, "timestamp": format_expires(now)}
 
 
-def _rotated_meta(
-    ci: RootMeta, new_key: PrivateKey, old_root_ids: list[str], params: RotationParameters, now: datetime
-) -> RootMeta:
+def _rotated_meta(ci: RootMeta, new_key: PrivateKey, params: RotationParameters, now: datetime) -> RootMeta:
     keys = dict(ci.keys)
     keys[new_key.keyid] = new_key.public_key
     extra = dict(ci.extra)
-    if params.changelog:
-        extra["x-changelog"] = _changelog(params.changelog, now)
+    # fioctl sets a fresh x-changelog on every rotate-root, even with an empty message.
+    extra["x-changelog"] = _changelog(params.changelog, now, params.polis_id)
     meta = replace(ci, keys=keys, version=ci.version + 1, expires=params.expires(now), extra=extra)
     meta = meta.with_role("root", [new_key.keyid], 1)
-    return meta.without_unused_keys(keep=old_root_ids)
+    return meta.without_unused_keys()
 
 
 def plan_root_rotation(
@@ -99,21 +107,23 @@ def plan_root_rotation(
     check_pair(current)
     if new_key.kind != params.key_type:
         raise VerificationError(f"new key is {new_key.kind}, the request asked for {params.key_type}")
-    if new_key.keyid in current.ci.meta.keys:
+    if current.ci.meta.keyid_for(new_key.public_key) is not None or new_key.keyid in current.ci.meta.keys:
         raise VerificationError("the new root key is already in the root")
     old_signers = archive.require_signers(current.ci.meta, "root")
     old_ids = [keyid for keyid, _, _ in old_signers]
     signers: list[PrivateKey] = [key for _, key, _ in old_signers] + [new_key]
+    ids = [*old_ids, new_key.keyid]
 
-    new_ci_meta = _rotated_meta(current.ci.meta, new_key, old_ids, params, now)
+    new_ci_meta = _rotated_meta(current.ci.meta, new_key, params, now)
     prod_threshold = current.prod.meta.roles["targets"].threshold
     new_prod_meta = production_variant(new_ci_meta, prod_threshold)
     new = RootPair(
-        sign_root(new_ci_meta, signers),
-        sign_root(new_prod_meta, signers),
+        sign_root(new_ci_meta, signers, keyids=ids),
+        sign_root(new_prod_meta, signers, keyids=ids),
     )
     verify_new_pair(current, new, now)
-    return RootRotation(current, new, new_key, tuple(old_ids) + (new_key.keyid,))
+    removed = tuple(k for k in current.ci.meta.keys if k not in new_ci_meta.keys)
+    return RootRotation(current, new, new_key, tuple(ids), removed)
 
 
 def verify_new_pair(old: RootPair, new: RootPair, now: datetime) -> None:
@@ -163,14 +173,16 @@ def plan_targets_rotation(
     if new_key.kind != params.key_type:
         raise VerificationError(f"new key is {new_key.kind}, the request asked for {params.key_type}")
     ci = current.ci.meta
-    if new_key.keyid in ci.keys:
+    if ci.keyid_for(new_key.public_key) is not None or new_key.keyid in ci.keys:
         raise VerificationError("the new targets key is already in the root")
     online_id = find_online_targets_key(ci, online_key)
-    root_signers = [key for _, key, _ in archive.require_signers(ci, "root")]
+    found = archive.require_signers(ci, "root")
+    root_signers = [key for _, key, _ in found]
+    root_ids = [keyid for keyid, _, _ in found]
     keys = dict(ci.keys)
     keys[new_key.keyid] = new_key.public_key
     extra = dict(ci.extra)
-    extra["x-changelog"] = _changelog(params.changelog or DEFAULT_TARGETS_CHANGELOG, now)
+    extra["x-changelog"] = _changelog(params.changelog or DEFAULT_TARGETS_CHANGELOG, now, params.polis_id)
     expires = ci.expires if params.validity_days is None else params.expires(now)
     meta = replace(ci, keys=keys, version=ci.version + 1, expires=expires, extra=extra)
     meta = meta.with_role("targets", [online_id, new_key.keyid], 1).without_unused_keys()
@@ -180,7 +192,10 @@ def plan_targets_rotation(
         parse_targets(envelope)
         resigned[tag] = [new_key.sign(envelope.signed_bytes()).to_dict()]
     envelope_extra = {"targets-signatures": resigned} if resigned else None
-    new = RootPair(sign_root(meta, root_signers, envelope_extra), sign_root(prod_meta, root_signers, envelope_extra))
+    new = RootPair(
+        sign_root(meta, root_signers, envelope_extra, keyids=root_ids),
+        sign_root(prod_meta, root_signers, envelope_extra, keyids=root_ids),
+    )
     verify_new_pair(current, new, now)
     replaced = tuple(k for k in ci.roles["targets"].keyids if k != online_id)
     return TargetsRotation(current, new, new_key, online_id, replaced, tuple(resigned))

@@ -40,7 +40,7 @@ from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.metadata import Root
 from ..core.rootdiff import diff_roots
-from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
+from ..core.rootpair import RootPair, check_pair, parse_chain, unsignable_production_targets, verify_history
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
 from ..core.transcript import ceremony_record, entry_digest, entry_line, seal_entry, verify_transcript
@@ -140,6 +140,12 @@ class Ceremony:
                 for line in diff_roots(old_root.meta, new_root.meta):
                     out.print(f"  {line}")
             out.print(f"new roots signed by: {', '.join(s.keyid[:16] for s in new.ci.signatures)}")
+            warning = unsignable_production_targets(new.prod.meta)
+            if warning:
+                out.print(f"note: {warning}", markup=False)
+        for note in self.archive.notes:
+            # Member names come from the tarball: shown literally, escapes made visible.
+            out.print(f"tarball: {note.encode('unicode_escape').decode('ascii')}", markup=False)
         for line in details:
             out.print(line)
         for role, key in new_keys:
@@ -169,7 +175,9 @@ class Ceremony:
     ) -> bytes:
         """Replace the keys tarball durably; the re-read copy must hold and use every new key."""
         if new is not None:
-            archive = archive.with_file(ROOT_COPY, dumps_pretty(new.ci.to_dict()))
+            # The one member we rewrite: garage-sign's copy of the current root (it too updated it on
+            # every root push); copy-targets reads it.  Every other member is kept byte for byte.
+            archive = archive.with_file(ROOT_COPY, dumps_pretty(new.ci.to_dict()), replace=True)
         data = archive.to_bytes(mtime=int(now.timestamp()))
         probe = b"tuf-airgap durability probe " + self.request.request_id.encode()
 
