@@ -26,6 +26,6 @@ def list_keys(
     if root is not None:
         parsed = Root.from_bytes(read_capped(root, MAX_METADATA_BYTES, what="root.json"), what=str(root))
     out = console()
-    out.print(key_table(archive.entries, parsed))
+    out.print(key_table(archive.entries, parsed, archive.files))
     for note in archive.notes:
         out.print(f"not used: {visible(note)}", markup=False)

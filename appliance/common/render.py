@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -54,7 +54,7 @@ def _rules_used(meta: RootMeta) -> list[str]:
     return [r for r in RULE_LABELS if r in used]
 
 
-def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
+def key_table(entries: Iterable[KeyEntry], root: Root | None, files: Mapping[str, bytes] | None = None) -> Table:
     table = Table(title="keys in tarball", title_justify="left")
     table.add_column("file")
     table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
@@ -68,7 +68,7 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
         if root is not None:
             listed = root.meta.keyid_for(entry.public)
             if listed is not None:
-                keyid, rule = listed, keyid_rule(listed, entry.public, entry.private)
+                keyid, rule = listed, keyid_rule(listed, entry.public, (files or {}).get(entry.base + ".sec"))
             roles = ", ".join(
                 name
                 for name, role in sorted(root.meta.roles.items())

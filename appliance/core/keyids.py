@@ -11,9 +11,12 @@ rule each id follows, so an officer can see where a root came from:
   (fioctl 9bfd1e0, Mar 2021, ``client.AtsKey.KeyID``, until 7fd8404, Oct 2022).
 - ``pem``: sha256 of the PEM text of the public key (fioctl 0f83e92 ``rotate_targets.go``,
   Feb 2021 branch build, replaced by 5602a2f before release v0.15).
-- ``private-der``: sha256 of the PKCS#1 DER *private* key (fioctl 8656ae9
-  ``rotate_root.go``, Feb 2021 branch build, fixed by c8e1ffb); provable only with the
-  private key at hand.
+- ``sec-file``: sha256 of the ``.sec`` key file bytes, i.e. Go ``json.Marshal`` of the
+  private key object (fioctl 8656ae9 ``rotate_root.go`` ``swapRootKey``, Feb 2021 branch
+  build, fixed by c8e1ffb); provable only with that ``.sec`` file at hand.
+
+The three branch-build rules were never in a tagged release (first tag after them, v0.15,
+has the JSON rule), but a tarball or root made by such a build still reads.
 """
 
 from __future__ import annotations
@@ -23,23 +26,23 @@ import re
 from collections.abc import Mapping
 
 from .errors import MetadataError
-from .keys import PrivateKey, PublicKey
+from .keys import PublicKey
 from .strictjson import canonical
 
 DER = "der"
 JSON = "json"
 PEM = "pem"
-PRIVATE_DER = "private-der"
+SEC_FILE = "sec-file"
 UNKNOWN = "unknown"
 
 RULE_LABELS = {
     DER: "sha256 of DER public key (ota-tuf; fioctl <2021-03 and >=2022-10)",
     JSON: "sha256 of canonical JSON key (fioctl 2021-03..2022-10)",
     PEM: "sha256 of PEM public key (fioctl Feb 2021 branch)",
-    PRIVATE_DER: "sha256 of PKCS#1 private key (fioctl Feb 2021 branch)",
+    SEC_FILE: "sha256 of the .sec key file (fioctl Feb 2021 branch)",
     UNKNOWN: "no known rule (devices do not check key ids)",
 }
-SHORT_LABELS = {DER: "DER", JSON: "JSON", PEM: "PEM", PRIVATE_DER: "private", UNKNOWN: "unknown"}
+SHORT_LABELS = {DER: "DER", JSON: "JSON", PEM: "PEM", SEC_FILE: "sec-file", UNKNOWN: "unknown"}
 
 _KEYID = re.compile(r"[0-9a-f]{64}")
 
@@ -61,18 +64,13 @@ def public_rules(key: PublicKey) -> dict[str, str]:
     return out
 
 
-def private_der_keyid(private: PrivateKey) -> str | None:
-    if private.kind != "RSA":
-        return None
-    return hashlib.sha256(private.secret_bytes()).hexdigest()
-
-
-def keyid_rule(keyid: str, key: PublicKey, private: PrivateKey | None = None) -> str:
+def keyid_rule(keyid: str, key: PublicKey, sec_file: bytes | None = None) -> str:
+    """Which rule made ``keyid`` for ``key``; ``sec_file`` (the key's ``.sec`` bytes) proves ``sec-file``."""
     for rule, computed in public_rules(key).items():
         if computed == keyid:
             return rule
-    if private is not None and private_der_keyid(private) == keyid:
-        return PRIVATE_DER
+    if sec_file is not None and hashlib.sha256(sec_file).hexdigest() == keyid:
+        return SEC_FILE
     return UNKNOWN
 
 

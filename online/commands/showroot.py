@@ -29,6 +29,7 @@ def show_root(
     from appliance.common.render import console, root_table
     from appliance.core.errors import VerificationError
     from appliance.core.metadata import Root
+    from appliance.core.rootpair import unsignable_production_targets
     from appliance.core.strictjson import dumps_pretty
     from appliance.core.verify import verify_self_signed
 
@@ -47,5 +48,8 @@ def show_root(
     out = console()
     out.print(root_table(root, f"{conn.factory} {label} root"))
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
+    warning = unsignable_production_targets(root.meta)
+    if warning:
+        out.print(f"note: {warning}", markup=False)
     if root.meta.expires_at <= datetime.now(UTC):
         console(stderr=True).print(f"warning: this root expired at {root.meta.expires}")
