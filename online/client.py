@@ -310,6 +310,26 @@ class FactoryClient:
         what = f"fetching the CI targets key of factory {self.factory}"
         return self.request("GET", path, max_bytes=MAX_KEY_BYTES, what=what).body
 
+    def get_first_root_key(self) -> bytes:
+        """A first-time factory's first root private key file (fioctl ``TufRootFirstKey``).  Secret."""
+        path = f"/ota/factories/{quote(self.factory, safe='')}/first_root.sec"
+        what = f"fetching the first root key of factory {self.factory}"
+        return self.request("GET", path, max_bytes=MAX_KEY_BYTES, what=what).body
+
+    def get_polis_id(self) -> str:
+        """The token owner's user id: ``polis-id`` of ``users/self`` (fioctl ``UserAccessDetails``)."""
+        path = f"/ota/factories/{quote(self.factory, safe='')}/users/self/"
+        what = f"fetching the current user of factory {self.factory}"
+        body = self.request("GET", path, max_bytes=MAX_KEY_BYTES, what=what).body
+        try:
+            value = loads(body, max_bytes=MAX_KEY_BYTES, what="users/self answer")
+        except InputFormatError as exc:
+            raise RemoteError(f"{what}: {exc.message}") from None
+        polis = value.get("polis-id") if isinstance(value, dict) else None
+        if not isinstance(polis, str):
+            raise RemoteError(f"{what}: the answer has no polis-id")
+        return polis
+
     def get_targets(self) -> bytes:
         """The CI targets.json, signed by the online targets key."""
         what = f"fetching the CI targets.json of factory {self.factory}"

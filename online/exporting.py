@@ -12,6 +12,7 @@ from appliance.common.durable import write_durable
 from appliance.common.render import console, root_table
 from appliance.core.bundle import make_request, seal
 from appliance.core.errors import UsageError
+from appliance.core.firstroot import SEALED_FIELD
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair, check_pair, verify_history
 
@@ -42,12 +43,13 @@ def export_request(
     token_file: Path | None,
     home: Path | None,
     extra_payload: Callable[[Any], dict[str, Any]] | None = None,
+    first_time: bool = False,
 ) -> Path:
     if not out.is_dir():
         raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
     station = Station(home)
     identity = station.identity()
-    station.appliance()  # refuse to export before pairing
+    appliance = station.appliance()  # refuse to export before pairing
     name = resolve_factory(factory)
     client = make_client(server, token, token_file, name)
     ci_chain = fetch_history(client, production=False)
@@ -63,6 +65,11 @@ def export_request(
     }
     if extra_payload is not None:
         payload.update(extra_payload(client))
+    if operation in ("rotate-root", "rotate-targets"):
+        # fioctl records the requesting user in x-changelog (rotate_root.go at 4d9a3de).
+        parameters = {**parameters, "polis_id": client.get_polis_id()}
+    if first_time:
+        payload[SEALED_FIELD] = seal_first_root(client.get_first_root_key(), appliance)
     request = make_request(
         factory=name,
         operation=operation,
@@ -105,3 +112,14 @@ def wave_payload(client: Any, wave: str) -> dict[str, Any]:
         raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
     picked = {k: data[k] for k in ("name", "version", "tag", "targets") if k in data}
     return {"online_targets_key": _online_key(client), "wave": picked}
+
+
+def seal_first_root(secret: bytes, appliance: Any) -> str:
+    """Seal the first root key file to the pinned appliance (libsodium sealed box to the X25519 key
+    paired with its ED25519 identity); it never lies on the stick in clear.  Base64 text."""
+    import base64
+
+    import nacl.public
+
+    box = nacl.public.SealedBox(nacl.public.PublicKey(appliance.sealing_key())).encrypt(secret)
+    return base64.b64encode(bytes(box)).decode("ascii")

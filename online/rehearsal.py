@@ -42,6 +42,7 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
+    scenario: str = "default"
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -62,8 +63,8 @@ class Rehearsal:
 
         from .exporting import export_request
         from .importing import import_bundle
-        from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
+        from .scenarios import Setup, scenario
 
         out = console()
         work = self.workdir
@@ -72,11 +73,11 @@ class Rehearsal:
         state_dir, keys = work / "sandbox-state", work / "offline-creds.tgz"
         station_home, appliance_home = work / "station-home", work / "appliance-home"
         token_file = work / "token"
-        made = self._step(
-            "create sandbox factory",
-            lambda: provision_factory(state_dir, self.factory, keys, key_type=self.key_type),
-        )
-        token_file.write_text(made.token)  # type: ignore[attr-defined]
+        chosen = scenario(self.scenario)
+        out.print(f"scenario {chosen.name}: {chosen.summary}", markup=False)
+        made = self._step("create sandbox factory", lambda: chosen.setup(state_dir, self.factory, keys, self.key_type))
+        assert isinstance(made, Setup)
+        token_file.write_text(made.token)
         token_file.chmod(0o600)
         with SandboxServer(state_dir) as server:
             url = server.url
@@ -94,19 +95,28 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
-            client_args = {"server": url, "token": None, "token_file": token_file, "home": station_home}
 
             def ceremony(
                 operation: str,
                 parameters: dict[str, object],
                 appliance_keys: Path,
                 extra: Callable[[object], dict[str, object]] | None = None,
+                first_time: bool = False,
             ) -> None:
                 request = self._step(
                     f"station: export {operation}",
                     lambda: export_request(
-                        operation, parameters, out=self.stick, factory=self.factory, extra_payload=extra, **client_args
-                    ),  # type: ignore[arg-type]
+                        operation,
+                        parameters,
+                        out=self.stick,
+                        factory=self.factory,
+                        extra_payload=extra,
+                        first_time=first_time,
+                        server=url,
+                        token=None,
+                        token_file=token_file,
+                        home=station_home,
+                    ),
                 )
                 assert isinstance(request, Path)
                 self._step(
@@ -127,9 +137,17 @@ class Rehearsal:
                     ),
                 )
                 response = self.stick / request.name.replace("request-", "response-")
-                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))  # type: ignore[arg-type]
+                self._step(
+                    f"station: import {operation}",
+                    lambda: import_bundle(response, server=url, token=None, token_file=token_file, home=station_home),
+                )
 
-            ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
+            ceremony(
+                "rotate-root",
+                {"key_type": self.key_type, "changelog": "rehearsal rotation"},
+                keys,
+                first_time=made.first_time,
+            )
             if self.with_targets:
                 from .config import make_client as _client
                 from .exporting import targets_payload, wave_payload

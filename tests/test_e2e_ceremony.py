@@ -46,7 +46,21 @@ def test_rehearsal_runs_every_workflow(tmp_path: Path) -> None:
 def test_rehearsal_rotate_root_only(tmp_path: Path) -> None:
     ci, prod = Rehearsal(tmp_path, with_targets=False).run()
     assert ci.version == prod.version == 2
-    assert prod.meta.roles == ci.meta.roles
+    # As fioctl's syncProdRoot: production targets threshold 2 over the single online targets key.
+    assert {k: v for k, v in prod.meta.roles.items() if k != "targets"} == {
+        k: v for k, v in ci.meta.roles.items() if k != "targets"
+    }
+    assert prod.meta.roles["targets"].keyids == ci.meta.roles["targets"].keyids
+    assert (ci.meta.roles["targets"].threshold, prod.meta.roles["targets"].threshold) == (1, 2)
+
+
+@pytest.mark.parametrize("scenario", ["first-time"])
+def test_rehearsal_scenarios(tmp_path: Path, scenario: str) -> None:
+    ci, prod = Rehearsal(tmp_path, scenario=scenario).run()
+    assert ci.version == prod.version == 3
+    archive = KeysArchive.from_bytes((tmp_path / "offline-creds.tgz").read_bytes())
+    assert {"tufrepo/keys/first-root.pub", "tufrepo/keys/first-root.sec"} <= set(archive.files)
+    assert archive.signers_for(ci.meta, "root") and archive.signers_for(ci.meta, "targets")
 
 
 @dataclass

@@ -30,6 +30,7 @@ def rotate_root(
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
+    from ..core.firstroot import SEALED_FIELD
     from ..core.rotation import RotationParameters, plan_root_rotation
     from ..core.timefmt import format_expires
     from ..shell.ceremony import Ceremony, root_result
@@ -43,7 +44,13 @@ def rotate_root(
     stored = ceremony.with_new_key("root", new_key)
 
     new_keys = [("root", new_key)]
-    ceremony.review(plan.new, title="rotate-root", show_json=show_json, new_keys=new_keys)
+    details = []
+    if SEALED_FIELD in ceremony.request.payload:
+        details.append(
+            "first-time takeover: Foundries' first root key (opened from the request, sealed to this appliance)"
+            " is stored as tufrepo/keys/first-root.pub/.sec and signs its own replacement now"
+        )
+    ceremony.review(plan.new, title="rotate-root", details=details, show_json=show_json, new_keys=new_keys)
     ceremony.confirm(yes)
     ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import nacl.exceptions
+import nacl.public
 import nacl.signing
 
 from .errors import BundleError, KeyFormatError
@@ -83,6 +84,11 @@ class PeerKey:
             raise KeyFormatError(f"{what}: public value must be 64 hex digits")
         return cls(side, name, raw)
 
+    def sealing_key(self) -> bytes:
+        """The X25519 public key paired with this ED25519 identity (libsodium's ed25519->curve25519
+        map), to which the other side seals secrets (bundle-spec.md §6, first-time takeover)."""
+        return bytes(nacl.signing.VerifyKey(self.public).to_curve25519_public_key())
+
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
             nacl.signing.VerifyKey(self.public).verify(message, signature)
@@ -107,6 +113,16 @@ class Identity:
 
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message).signature
+
+    def open_sealed(self, box: bytes, *, what: str) -> bytes:
+        """Open a libsodium sealed box made for ``self.peer.sealing_key()``."""
+        try:
+            return bytes(nacl.public.SealedBox(self._key.to_curve25519_private_key()).decrypt(box))
+        except (nacl.exceptions.CryptoError, ValueError):
+            raise BundleError(
+                f"{what} cannot be opened with this appliance's identity key",
+                hint="It was sealed for another appliance; export the request again for the pinned appliance.",
+            ) from None
 
     def secret_bytes(self) -> bytes:
         return dumps_compact(

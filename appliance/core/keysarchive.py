@@ -129,6 +129,11 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
     return files
 
 
+def read_members(data: bytes) -> dict[str, bytes]:
+    """The regular files of any gzip tarball, under the same hostile-input rules and caps."""
+    return _read_members(_gunzip(data))
+
+
 @dataclass(frozen=True)
 class KeyEntry:
     """A key pair (or lone public key) found in the tarball."""
@@ -180,7 +185,7 @@ class KeysArchive:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeysArchive:
-        return cls.from_files(_read_members(_gunzip(data)))
+        return cls.from_files(read_members(data))
 
     def private_for(self, public: PublicKey) -> KeyEntry | None:
         """The pair holding ``public``'s private half (fioctl FindSigner: by public key, not name)."""

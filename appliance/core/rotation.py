@@ -115,7 +115,9 @@ def plan_root_rotation(
     ids = [*old_ids, new_key.keyid]
 
     new_ci_meta = _rotated_meta(current.ci.meta, new_key, params, now)
-    prod_threshold = current.prod.meta.roles["targets"].threshold
+    # fioctl's syncProdRoot sets 2 after every rotate-root (rotate_root.go, 4d9a3de), even over the
+    # single online targets key; a higher threshold set since (set-threshold, 39ae8ed) is kept.
+    prod_threshold = max(current.prod.meta.roles["targets"].threshold, PRODUCTION_TARGETS_THRESHOLD)
     new_prod_meta = production_variant(new_ci_meta, prod_threshold)
     new = RootPair(
         sign_root(new_ci_meta, signers, keyids=ids),
@@ -186,7 +188,9 @@ def plan_targets_rotation(
     expires = ci.expires if params.validity_days is None else params.expires(now)
     meta = replace(ci, keys=keys, version=ci.version + 1, expires=expires, extra=extra)
     meta = meta.with_role("targets", [online_id, new_key.keyid], 1).without_unused_keys()
-    prod_meta = production_variant(meta, PRODUCTION_TARGETS_THRESHOLD)
+    prod_meta = production_variant(
+        meta, max(current.prod.meta.roles["targets"].threshold, PRODUCTION_TARGETS_THRESHOLD)
+    )
     resigned: dict[str, Any] = {}
     for tag, envelope in sorted(production_targets.items()):
         parse_targets(envelope)

@@ -12,6 +12,8 @@ Order of effects (each durable before the next starts):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from ..core.bundle import (
     seal,
 )
 from ..core.errors import AirgapError, BackupPendingError, BundleError, DurabilityError, UsageError
+from ..core.firstroot import MAX_FIRST_ROOT_BYTES, SEALED_FIELD, first_root_files, with_first_root
 from ..core.identity import Identity, PeerKey, fingerprint_words, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
@@ -86,7 +89,21 @@ class Ceremony:
         prod = verify_history(prod_chain, _anchor(known.get("prod_root")), "production root history")
         current = RootPair(ci, prod)
         check_pair(current)
-        archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        first_time = SEALED_FIELD in req.payload
+        if first_time and not keys.exists():
+            archive = KeysArchive.from_files({})  # a first-time takeover may start a new tarball
+        else:
+            archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        if first_time:
+            sealed = req.payload[SEALED_FIELD]
+            if not isinstance(sealed, str) or len(sealed) > 2 * MAX_FIRST_ROOT_BYTES:
+                raise BundleError(f"request field {SEALED_FIELD!r} must be base64 text")
+            try:
+                box = base64.b64decode(sealed, validate=True)
+            except (binascii.Error, ValueError):
+                raise BundleError(f"request field {SEALED_FIELD!r} is not valid base64") from None
+            secret = identity.open_sealed(box, what="the sealed first root key")
+            archive = with_first_root(archive, first_root_files(current, secret))
         return cls(place, identity, station, req, request, keys, out, state, current, archive)
 
     def resume_record(self) -> dict[str, Any] | None:

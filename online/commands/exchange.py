@@ -27,6 +27,11 @@ def export_rotate_root(
     key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new root key: ED25519 or RSA."),
     changelog: str = typer.Option("", "--changelog", "-m", help="Reason, recorded in x-changelog of the new root."),
     validity_days: int | None = typer.Option(None, "--validity-days", help="New root validity (default 1 year)."),
+    first_time: bool = typer.Option(
+        False,
+        "--first-time",
+        help="Take over a new factory: fetch Foundries' first root key, sealed to the appliance (never in clear).",
+    ),
     server: str | None = server_option(),
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
@@ -50,6 +55,7 @@ def export_rotate_root(
         token=token,
         token_file=token_file,
         home=home,
+        first_time=first_time,
     )
 
 

@@ -23,19 +23,30 @@ def register(app: typer.Typer) -> None:
 def create_factory(
     state_dir: Path = typer.Option(..., "--state-dir", help=STATE_DIR_HELP),
     factory: str = typer.Option(..., "--factory", help="Name of the new factory (lower-case letters, digits, -)."),
-    keys_out: Path = typer.Option(..., "--keys-out", help="Where to write the owner's offline keys tarball."),
+    keys_out: Path | None = typer.Option(None, "--keys-out", help="Where to write the owner's offline keys tarball."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Offline key type: ED25519 or RSA."),
     rsa_bits: int = typer.Option(4096, "--rsa-bits", help="RSA key size when --key-type RSA (>= 2048)."),
     token: str | None = typer.Option(None, "--token", help="API token to require (default: a random one)."),
     offline_targets: bool = typer.Option(
         False, "--offline-targets", help="Also add an offline targets key (root v2, production threshold 2)."
     ),
+    first_time: bool = typer.Option(
+        False, "--first-time", help="The root key stays on the server (first_root.sec) until the owner takes it."
+    ),
+    ci_roots: Path | None = typer.Option(
+        None, "--ci-roots", help="Seed from a real factory: CI roots as `fioctl keys tuf download-roots` writes them."
+    ),
+    prod_roots: Path | None = typer.Option(None, "--prod-roots", help="With --ci-roots: the production roots."),
+    online_keys: Path | None = typer.Option(
+        None, "--online-keys", help="With --ci-roots: {role: .sec key object} for targets/snapshot/timestamp."
+    ),
 ) -> None:
-    """Create a factory as it is after `fioctl keys rotate-root --initial`, and its offline keys tarball."""
+    """Create a factory: as after `fioctl keys rotate-root --initial` (--keys-out), before it (--first-time),
+    or holding a real factory's public roots (--ci-roots/--prod-roots)."""
     from appliance.core.errors import KeyFormatError, UsageError
     from appliance.core.keys import RSA_MIN_BITS, normalize_keytype
 
-    from ..sandbox.provision import provision_factory
+    from ..sandbox.provision import provision_factory, provision_first_time, provision_seeded
 
     try:
         kind = normalize_keytype(key_type)
@@ -43,6 +54,38 @@ def create_factory(
         raise UsageError(f"--key-type {key_type!r} is not ED25519 or RSA") from None
     if rsa_bits < RSA_MIN_BITS:
         raise UsageError(f"--rsa-bits {rsa_bits} is below the minimum of {RSA_MIN_BITS}")
+    if (ci_roots is None) != (prod_roots is None):
+        raise UsageError("--ci-roots and --prod-roots go together")
+    modes = [keys_out is not None, first_time, ci_roots is not None]
+    if sum(modes) != 1:
+        raise UsageError("choose exactly one of --keys-out, --first-time and --ci-roots/--prod-roots")
+    if ci_roots is not None and prod_roots is not None:
+        from appliance.common.durable import read_capped
+        from appliance.core.keysarchive import MAX_COMPRESSED_BYTES
+
+        data = provision_seeded(
+            state_dir,
+            factory,
+            ci_roots=read_capped(ci_roots, MAX_COMPRESSED_BYTES, what="CI roots tarball"),
+            prod_roots=read_capped(prod_roots, MAX_COMPRESSED_BYTES, what="production roots tarball"),
+            online_keys=read_capped(online_keys, 1024 * 1024, what="online keys") if online_keys else None,
+            token=token,
+        )
+        typer.echo(f"factory:       {data.name} (seeded from public roots)")
+        typer.echo(f"server token:  {data.token}")
+        typer.echo(f"roots:         CI v{data.ci_roots[-1].version}, production v{data.prod_roots[-1].version}")
+        typer.echo(f"online keys:   {', '.join(sorted(data.online_keys)) or '(none: waves and targets.json off)'}")
+        return
+    if first_time:
+        data = provision_first_time(state_dir, factory, key_type=kind, rsa_bits=rsa_bits, token=token)
+        typer.echo(f"factory:       {data.name} (first-time: root key held by the server)")
+        typer.echo(f"server token:  {data.token}")
+        typer.echo(f"root key id:   {data.root_keyid} ({kind})")
+        typer.echo(
+            "next:          take the root key over with a rotate-root ceremony (export rotate-root --first-time)"
+        )
+        return
+    assert keys_out is not None
     made = provision_factory(
         state_dir,
         factory,

@@ -63,14 +63,16 @@ class FactoryData:
     ci_roots: tuple[Root, ...]
     prod_roots: tuple[Root, ...]
     online_keys: Mapping[str, PrivateKey]  # held by the server, as a real factory holds them online
-    targets: Envelope  # CI targets.json signed by the online targets key
-    archive: KeysArchive  # the owner's offline keys tarball content
-    root_key: PrivateKey
+    targets: Envelope | None  # CI targets.json signed by the online targets key (None: no online key known)
+    archive: KeysArchive | None  # the owner's offline keys tarball content (None: the owner has none yet)
+    root_key: PrivateKey | None  # None for a factory seeded from public data
     offline_targets_key: PrivateKey | None
+    first_root_sec: bytes | None = None  # first-time factory: served at first_root.sec until taken over
+    polis_id: str = ""  # the owner's user id, served at users/self
 
     @property
     def root_keyid(self) -> str:
-        return self.root_key.keyid
+        return self.ci_roots[-1].meta.roles["root"].keyids[0]
 
 
 def new_token(random_bytes: RandomBytes) -> str:
@@ -155,8 +157,13 @@ def build_factory(
     new_key: KeyFactory | None = None,
     token: str | None = None,
     offline_targets: bool = False,
+    first_time: bool = False,
 ) -> FactoryData:
-    """Make a factory.  ``new_key(keytype)`` defaults to ``generate_key`` drawing from ``random_bytes``."""
+    """Make a factory.  ``new_key(keytype)`` defaults to ``generate_key`` drawing from ``random_bytes``.
+
+    ``first_time``: the factory as Foundries creates it, before the owner took the root key
+    (fioctl ``rotate-root --initial``): the server keeps the first root key and serves it at
+    ``first_root.sec``; the owner has no tarball yet."""
     check_factory_name(name)
     make = new_key or default_key_factory(random_bytes)
     root_key = make(normalize_keytype(key_type))
@@ -178,7 +185,9 @@ def build_factory(
         prod_roots=tuple(prod),
         online_keys=online,
         targets=ci_targets(online["targets"], now),
-        archive=build_archive(ci[-1], root_key, targets_key),
+        archive=None if first_time else build_archive(ci[-1], root_key, targets_key),
         root_key=root_key,
         offline_targets_key=targets_key,
+        first_root_sec=secret_key_file(root_key) if first_time else None,
+        polis_id=f"sandbox-owner-{name}",
     )

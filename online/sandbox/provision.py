@@ -83,6 +83,7 @@ def provision_factory(
     )
     state.directory.mkdir(parents=True, exist_ok=True)
     state.add_factory(data)
+    assert data.archive is not None
     try:
         tarball = data.archive.to_bytes(mtime=int(moment.timestamp()))
         write_durable(keys_out, tarball, replace=False, verify=_verify_tarball, mode=0o600, label="keys")
@@ -90,3 +91,71 @@ def provision_factory(
         state.remove_factory(name)
         raise
     return ProvisionedFactory(data, state.directory, keys_out)
+
+
+def _new_factory_checks(state: SandboxState, name: str, token: str | None) -> None:
+    check_factory_name(name)
+    if token is not None:
+        check_token(token)
+    if state.factory_dir(name).exists():
+        raise UsageError(
+            f"factory {name} already exists in {state.directory}",
+            hint="Choose another --factory name or another --state-dir.",
+        )
+
+
+def provision_first_time(
+    state_dir: Path,
+    name: str,
+    *,
+    key_type: str = ED25519,
+    rsa_bits: int = RSA_DEFAULT_BITS,
+    token: str | None = None,
+    now: datetime | None = None,
+    random_bytes: RandomBytes = os.urandom,
+) -> FactoryData:
+    """A factory whose root key is still the server's (served at first_root.sec); no tarball yet."""
+    state = SandboxState(Path(state_dir))
+    _new_factory_checks(state, name, token)
+    data = build_factory(
+        name,
+        now=now or datetime.now(UTC),
+        random_bytes=random_bytes,
+        key_type=key_type,
+        new_key=default_key_factory(random_bytes, rsa_bits),
+        token=token,
+        first_time=True,
+    )
+    state.directory.mkdir(parents=True, exist_ok=True)
+    state.add_factory(data)
+    return data
+
+
+def provision_seeded(
+    state_dir: Path,
+    name: str,
+    *,
+    ci_roots: bytes,
+    prod_roots: bytes,
+    online_keys: bytes | None,
+    token: str | None = None,
+    now: datetime | None = None,
+    random_bytes: RandomBytes = os.urandom,
+) -> FactoryData:
+    """A factory holding a real factory's roots (download-roots tarballs) and, if given, its online keys."""
+    from .seeding import parse_online_keys, read_roots_tarball, seed_factory
+
+    state = SandboxState(Path(state_dir))
+    _new_factory_checks(state, name, token)
+    data = seed_factory(
+        name,
+        read_roots_tarball(ci_roots, "CI roots tarball"),
+        read_roots_tarball(prod_roots, "production roots tarball"),
+        online_keys=parse_online_keys(online_keys) if online_keys is not None else {},
+        now=now or datetime.now(UTC),
+        random_bytes=random_bytes,
+        token=token,
+    )
+    state.directory.mkdir(parents=True, exist_ok=True)
+    state.add_factory(data)
+    return data

@@ -59,6 +59,8 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(_REPO + r"root\Z"), "POST", "upload"),
     (re.compile(_REPO + r"targets\.json\Z"), "GET", "targets"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/ci-targets\.pub\Z"), "GET", "ci-key"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/first_root\.sec\Z"), "GET", "first-root"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/users/self/?\Z"), "GET", "user-self"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/\Z"), "GET", "prod-targets"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "POST", "wave-create"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/\Z"), "GET", "wave"),
@@ -142,10 +144,25 @@ class SandboxApp:
             version = match.groupdict().get("version")
             return self._get_root(factory, production, int(version) if version is not None else None)
         if kind == "targets":
-            return Reply(200, self.state.targets_bytes(factory))
+            data = self.state.targets_bytes(factory)
+            if data is None:
+                return error_reply(404, "no-online-key", f"factory {factory} was seeded without its online keys")
+            return Reply(200, data)
         if kind == "ci-key":
+            if not self.state.has_online_key(factory, "targets"):
+                return error_reply(404, "no-online-key", f"factory {factory} was seeded without its online keys")
             key = self.state.online_key(factory, "targets")
             return Reply(200, public_key_file(key.public_key))
+        if kind == "first-root":
+            first = self.state.first_root_sec(factory)
+            if first is None:
+                return error_reply(404, "no-first-root", f"factory {factory} has no first root key to hand out")
+            return Reply(200, first)
+        if kind == "user-self":
+            # fioctl reads polis-id (client.FactoryUserAccessDetails) for x-changelog and x-key-owners.
+            polis = self.state.polis_id(factory)
+            user = {"polis-id": polis, "name": "Sandbox Owner", "role": "owner", "teams": [], "effective-scopes": []}
+            return json_reply(200, user)
         if kind == "prod-targets":
             return self._production_targets(factory, query.get("tag", [""])[0])
         if kind == "wave":

@@ -3,7 +3,8 @@
 Layout (every file JSON, mode 0600, written temp → fsync → rename)::
 
     <state-dir>/faults.json                          optional, test hook: {"fail_prod_uploads": N}
-    <state-dir>/factories/<name>/factory.json        {"name", "created", "token"}
+    <state-dir>/factories/<name>/factory.json        {"name", "created", "token", "polis-id"}
+    <state-dir>/factories/<name>/first_root.sec      first-time factory only: the first root key file
     <state-dir>/factories/<name>/online-keys.json    {"targets"|"snapshot"|"timestamp": <.sec key file object>}
     <state-dir>/factories/<name>/targets.json        CI targets.json signed by the online targets key
     <state-dir>/factories/<name>/ci/<n>.root.json    CI root version n, bytes as uploaded
@@ -35,6 +36,7 @@ from .factory import ONLINE_ROLES, FactoryData
 
 FACTORIES = "factories"
 FAULTS_FILE = "faults.json"
+FIRST_ROOT_FILE = "first_root.sec"
 FAULT_KINDS = ("fail_prod_uploads",)
 _ROOT_FILE = re.compile(r"^([1-9][0-9]{0,8})\.root\.json\Z")
 _SMALL_FILE = 64 * 1024
@@ -117,11 +119,18 @@ class SandboxState:
             tmp.mkdir(mode=0o700)
             (tmp / "ci").mkdir(mode=0o700)
             (tmp / "prod").mkdir(mode=0o700)
-            info = {"name": data.name, "created": data.created, "token": data.token}
+            info = {"name": data.name, "created": data.created, "token": data.token, "polis-id": data.polis_id}
             write_durable(tmp / "factory.json", dumps_pretty(info), replace=False, label="sandbox-factory")
-            keys = {role: loads_object(secret_key_file(data.online_keys[role])) for role in ONLINE_ROLES}
+            keys = {
+                role: loads_object(secret_key_file(data.online_keys[role]))
+                for role in ONLINE_ROLES
+                if role in data.online_keys
+            }
             write_durable(tmp / "online-keys.json", dumps_pretty(keys), replace=False, label="sandbox-keys")
-            write_durable(tmp / "targets.json", data.targets.to_bytes(), replace=False, label="sandbox-targets")
+            if data.targets is not None:
+                write_durable(tmp / "targets.json", data.targets.to_bytes(), replace=False, label="sandbox-targets")
+            if data.first_root_sec is not None:
+                write_durable(tmp / FIRST_ROOT_FILE, data.first_root_sec, replace=False, label="sandbox-first-root")
             for sub, chain in (("ci", data.ci_roots), ("prod", data.prod_roots)):
                 for root in chain:
                     path = tmp / sub / f"{root.version}.root.json"
@@ -174,8 +183,26 @@ class SandboxState:
         path = self._roots_dir(name, production) / f"{version}.root.json"
         write_durable(path, data, replace=False, label="sandbox-root")
 
-    def targets_bytes(self, name: str) -> bytes:
-        return read_capped(self.factory_dir(name) / "targets.json", MAX_METADATA_BYTES, what="stored targets.json")
+    def targets_bytes(self, name: str) -> bytes | None:
+        path = self.factory_dir(name) / "targets.json"
+        if not path.is_file():
+            return None
+        return read_capped(path, MAX_METADATA_BYTES, what="stored targets.json")
+
+    def first_root_sec(self, name: str) -> bytes | None:
+        """A first-time factory's first root key file, as the server hands it to the owner."""
+        path = self.factory_dir(name) / FIRST_ROOT_FILE
+        if not path.is_file():
+            return None
+        return read_capped(path, _SMALL_FILE, what="stored first root key")
+
+    def has_online_key(self, name: str, role: str) -> bool:
+        obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
+        return isinstance(obj.get(role), dict)
+
+    def polis_id(self, name: str) -> str:
+        value = _load_json(self.factory_dir(name) / "factory.json", "factory file").get("polis-id")
+        return value if isinstance(value, str) else f"sandbox-owner-{name}"
 
     # --- fault injection (test hook) -----------------------------------------------
 
