@@ -125,6 +125,17 @@ def _same_key(raw: object, known: PublicKey | None) -> PublicKey | None:
     return known if raw.get("keytype") == known.keytype else None
 
 
+def _same_role(raw: object, known: RoleKeys | None) -> RoleKeys | None:
+    """``known`` when ``raw`` lists exactly its key ids and threshold (an int, not a bool equal to one)."""
+    if known is None or known.extra or type(raw) is not dict or len(raw) != 2:
+        return None
+    threshold = raw.get("threshold")
+    if type(threshold) is not int or threshold != known.threshold:
+        return None
+    keyids = raw.get("keyids")
+    return known if type(keyids) is list and tuple(keyids) == known.keyids else None
+
+
 _ROOT_FIELDS = ("_type", "version", "expires", "keys", "roles", "consistent_snapshot")
 
 
@@ -139,8 +150,13 @@ class RootMeta:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], known_keys: Mapping[str, PublicKey] | None = None) -> RootMeta:
-        """``known_keys``: keys already parsed (the previous root's), reused where listed identically."""
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        known_keys: Mapping[str, PublicKey] | None = None,
+        known_roles: Mapping[str, RoleKeys] | None = None,
+    ) -> RootMeta:
+        """``known_keys``/``known_roles``: the previous root's, reused where listed identically."""
         type_ = data.get("_type")
         if not isinstance(type_, str) or type_.lower() != "root":
             raise MetadataError(f"_type is {type_!r}, expected Root")
@@ -176,7 +192,8 @@ class RootMeta:
             keys[keyid] = key
         roles: dict[str, RoleKeys] = {}
         for name, raw in raw_roles.items():
-            role = RoleKeys.from_dict(name, raw)
+            role = _same_role(raw, known_roles.get(name)) if known_roles else None
+            role = role or RoleKeys.from_dict(name, raw)
             for keyid in role.keyids:
                 if keyid not in keys:
                     raise MetadataError(f"role {name} names key {keyid[:16]} which is not in keys")
@@ -228,26 +245,25 @@ class Root:
     meta: RootMeta
 
     @classmethod
-    def from_envelope(cls, envelope: Envelope, known_keys: Mapping[str, PublicKey] | None = None) -> Root:
-        return cls(envelope, RootMeta.from_dict(envelope.signed, known_keys))
+    def from_envelope(cls, envelope: Envelope, known: RootMeta | None = None) -> Root:
+        """``known``: the previous root, whose keys and roles are reused where listed identically."""
+        if known is None:
+            return cls(envelope, RootMeta.from_dict(envelope.signed))
+        return cls(envelope, RootMeta.from_dict(envelope.signed, known.keys, known.roles))
 
     @classmethod
-    def from_bytes(
-        cls, data: bytes, *, what: str = "root.json", known_keys: Mapping[str, PublicKey] | None = None
-    ) -> Root:
+    def from_bytes(cls, data: bytes, *, what: str = "root.json", known: RootMeta | None = None) -> Root:
         envelope = Envelope.from_bytes(data, what=what)
         try:
-            return cls.from_envelope(envelope, known_keys)
+            return cls.from_envelope(envelope, known)
         except MetadataError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
 
     @classmethod
-    def from_dict(
-        cls, data: object, *, what: str = "root.json", known_keys: Mapping[str, PublicKey] | None = None
-    ) -> Root:
+    def from_dict(cls, data: object, *, what: str = "root.json", known: RootMeta | None = None) -> Root:
         envelope = Envelope.from_dict(data, what=what)
         try:
-            return cls.from_envelope(envelope, known_keys)
+            return cls.from_envelope(envelope, known)
         except MetadataError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
 

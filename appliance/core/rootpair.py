@@ -78,8 +78,8 @@ def parse_chain(objects: Sequence[object], what: str) -> list[Root]:
     # next, so each is parsed once.
     roots: list[Root] = []
     for index, obj in enumerate(objects):
-        known = roots[-1].meta.keys if roots else None
-        roots.append(Root.from_dict(obj, what=f"{what}[{index}]", known_keys=known))
+        known = roots[-1].meta if roots else None
+        roots.append(Root.from_dict(obj, what=f"{what}[{index}]", known=known))
     for before, after in zip(roots, roots[1:], strict=False):
         if after.version != before.version + 1:
             raise VerificationError(f"{what}: version {after.version} follows {before.version}")

@@ -172,7 +172,7 @@ def parse_roots(documents: Iterable[bytes], first: Root, *, what: str = "root") 
     """
     previous = first
     for index, data in enumerate(documents):
-        previous = Root.from_bytes(data, what=f"{what} [{index}]", known_keys=previous.meta.keys)
+        previous = Root.from_bytes(data, what=f"{what} [{index}]", known=previous.meta)
         yield previous
 
 
