@@ -95,7 +95,8 @@ def sign_targets(
     wave = payload.get("wave")
     if not isinstance(wave, dict) or not isinstance(wave.get("name"), str):
         raise BundleError("request payload has no wave")
-    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets")
+    # The request payload comes unchanged from the strict parser: no second shape walk.
+    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets", parsed=True)
     lines = parse_targets(envelope)
     prod = ceremony.current.prod
     online = PublicKey.from_dict(payload.get("online_targets_key"))

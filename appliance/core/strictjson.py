@@ -164,7 +164,24 @@ _CONTAINERS = frozenset({dict, list, tuple})
 # In the encoder's output these only appear if some string may be unsignable (or holds a
 # literal backslash before b/f/u); then the exact per-string check decides.
 _SUSPECT = ("\\u", "\\b", "\\f", "<", ">", "&")
-_LONG_DIGITS = re.compile(r"[:,[]-?[0-9]{19}")  # an integer token that may not fit in 64 bits
+_DIGIT_RUN = re.compile(r"[0-9]{19}")  # 19 digits in a row: maybe an integer beyond 64 bits
+
+
+def _may_hold_long_integer(text: str) -> bool:
+    """Whether some integer token of the encoder's output may not fit in 64 bits.
+
+    A plain 19-digit search runs at memory speed; each hit counts when it starts a
+    token (after ``:`` ``,`` ``[``, with an optional minus sign).  Digits inside strings
+    only cause the exact check to run.
+    """
+    for match in _DIGIT_RUN.finditer(text):
+        start = match.start()
+        before = text[start - 1] if start else ""
+        if before == "-":
+            before = text[start - 2] if start > 1 else ""
+        if before in (":", ",", "[", ""):
+            return True
+    return False
 
 
 def _quick_shape_check(value: JsonValue) -> bool:
@@ -205,7 +222,7 @@ def canonical(value: JsonValue, *, parsed: bool = False) -> bytes:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         _fail(f"value cannot be encoded: {exc}")
-    if any(marker in text for marker in _SUSPECT) or _LONG_DIGITS.search(text):
+    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(text):
         _validate(value)
     return text.encode("ascii")
 
