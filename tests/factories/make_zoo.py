@@ -36,9 +36,12 @@ def _server_keys(era: Era) -> bytes:
         k = f.by_id(kid)
         keys[role] = {"keyid": kid, "keytype": k.keytype, "public": k.public_value, "private": k.private_value("seed")}
     targets = f.by_id(v1["roles"]["targets"]["keyids"][0])
-    doc = {"factory": f.name, "note": "TEST KEYS of a fictional factory: the server's online keys, for seeding a sandbox.",
-           "online-keys": keys,
-           "ci-targets.pub": {"keytype": targets.keytype, "keyval": {"public": targets.public_value}}}
+    doc = {
+        "factory": f.name,
+        "note": "TEST KEYS of a fictional factory: the server's online keys, for seeding a sandbox.",
+        "online-keys": keys,
+        "ci-targets.pub": {"keytype": targets.keytype, "keyval": {"public": targets.public_value}},
+    }
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
@@ -50,10 +53,15 @@ def _expected(era: Era) -> bytes:
         rules = [r for r in ("der", "json", "privjson") if k.key_id(r) == kid]
         pubs = sorted(n for n, d in f.creds.items() if n.endswith(".pub") and _pub_of(d) == k.public_value.strip())
         keys.append({"label": label, "keyid": kid, "id-rule": rules[0], "keytype": k.keytype, "creds-pub": pubs})
-    doc = {"factory": f.name, "ci-versions": len(f.ci), "prod-versions": len(f.prod),
-           "creds-members": sorted(f.creds), "keys": keys,
-           "ci-root-keyids": f.ci[-1]["signed"]["roles"]["root"]["keyids"],
-           "prod-targets": f.prod[-1]["signed"]["roles"]["targets"]}
+    doc = {
+        "factory": f.name,
+        "ci-versions": len(f.ci),
+        "prod-versions": len(f.prod),
+        "creds-members": sorted(f.creds),
+        "keys": keys,
+        "ci-root-keyids": f.ci[-1]["signed"]["roles"]["root"]["keyids"],
+        "prod-targets": f.prod[-1]["signed"]["roles"]["targets"],
+    }
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
@@ -71,9 +79,15 @@ def _facts(era: Era) -> bytes:
 
 def _readme(era: Era) -> bytes:
     f = era.factory
-    lines = [f"# {era.slug}: factory `{f.name}`", "", *[f"- {n}" for n in era.notes], "",
-             f"CI root versions: {len(f.ci)}; production root versions: {len(f.prod)}.",
-             "Every fact used is in facts.json with its source; regenerate with `python -m tests.factories.make_zoo`.", ""]
+    lines = [
+        f"# {era.slug}: factory `{f.name}`",
+        "",
+        *[f"- {n}" for n in era.notes],
+        "",
+        f"CI root versions: {len(f.ci)}; production root versions: {len(f.prod)}.",
+        "Every fact used is in facts.json with its source; regenerate with `python -m tests.factories.make_zoo`.",
+        "",
+    ]
     return "\n".join(lines).encode()
 
 
