@@ -40,9 +40,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _say(text: str) -> None:
-    from ..common.render import console
+    # Plain lines, never wrapped: officers compare whole key ids and serials.
+    import sys
 
-    console().print(text, markup=False)
+    sys.stdout.write(text + "\n")
 
 
 def _parse_token_spec(spec: str) -> tuple[str, str | None]:
@@ -76,6 +77,9 @@ def list_tokens(module: str | None = typer.Option(None, "--module", help=MODULE_
     if not found:
         _say("no token present")
     for info in found:
+        if not info.initialized:
+            _say(f"uninitialized token in a free slot ({show(info.manufacturer)} {show(info.model)})")
+            continue
         _say(f"{info.describe()}  model {show(info.model)}")
         keys = list_keys(info)
         if not keys:

@@ -33,6 +33,7 @@ COMMON_MODULES = (
 )
 ED25519_OID = "1.3.101.112"
 CKF_USER_PIN_LOCKED = 0x00040000
+CKF_TOKEN_INITIALIZED = 0x00000400
 _OPEN: list[Any] = []
 
 PinReader = Callable[["TokenInfo"], str]
@@ -88,6 +89,10 @@ class TokenInfo:
     flags: int
     handle: Any = None
 
+    @property
+    def initialized(self) -> bool:
+        return bool(self.flags & CKF_TOKEN_INITIALIZED)
+
     def describe(self) -> str:
         return f"token '{show(self.label)}' (serial {show(self.serial)}, {show(self.manufacturer)})"
 
@@ -123,7 +128,8 @@ def find_token(lib: Any, *, label: str | None, serial: str | None, uri: Pkcs11Ur
     found = [
         t
         for t in tokens(lib)
-        if (label is None or t.label == label)
+        if t.initialized
+        and (label is None or t.label == label)
         and (serial is None or t.serial == serial)
         and (manufacturer is None or t.manufacturer == manufacturer)
         and (model is None or t.model == model)
@@ -280,14 +286,17 @@ def list_keys(token: TokenInfo) -> list[tuple[str, bytes, PublicKey | None, str]
     """(label, id, public key or None, kind) of the token's public key objects (no login needed)."""
     p = _pkcs11()
     out = []
-    with token.handle.open() as session:
-        for obj in session.get_objects({p.Attribute.CLASS: p.ObjectClass.PUBLIC_KEY}):
-            try:
-                public: PublicKey | None = public_key_of(obj)
-            except Exception:
-                public = None
-            kind = public.kind if public else str(getattr(obj, "key_type", "?"))
-            out.append((_text(obj.label or ""), bytes(obj.id or b""), public, kind))
+    try:
+        with token.handle.open() as session:
+            for obj in session.get_objects({p.Attribute.CLASS: p.ObjectClass.PUBLIC_KEY}):
+                try:
+                    public: PublicKey | None = public_key_of(obj)
+                except Exception:
+                    public = None  # a key type the appliance does not sign with; still listed
+                kind = public.kind if public else str(getattr(obj, "key_type", "?"))
+                out.append((_text(obj.label or ""), bytes(obj.id or b""), public, kind))
+    except p.exceptions.PKCS11Error as exc:
+        raise TokenError(f"cannot list the keys of {token.describe()} ({type(exc).__name__})") from None
     return out
 
 
