@@ -47,7 +47,10 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def pct_decode(value: str, *, what: str) -> bytes:
+def pct_decode(value: str, *, what: str, query: bool = False) -> bytes:
+    """Decode a path value (``query``: a query value, where ``/``, ``?`` and ``|`` may stand as they are)."""
+    forbidden = '"<>\\^`{}#;' if query else '"<>\\^`{|}#/?;'
+
     out = bytearray()
     index = 0
     while index < len(value):
@@ -59,7 +62,7 @@ def pct_decode(value: str, *, what: str) -> bytes:
             out.append(int(pair, 16))
             index += 3
             continue
-        if ord(ch) < 0x21 or ord(ch) > 0x7E or ch in '"<>\\^`{|}#/?;':
+        if ord(ch) < 0x21 or ord(ch) > 0x7E or ch in forbidden:
             raise KeyFormatError(f"PKCS#11 URI {what}: character {ch!r} must be percent-encoded")
         out.append(ord(ch))
         index += 1
@@ -141,7 +144,7 @@ def _attributes(section: str, separator: str, allowed: frozenset[str], what: str
             raise KeyFormatError(f"PKCS#11 URI has unknown {what} attribute {name!r}")
         if name in out:
             raise KeyFormatError(f"PKCS#11 URI names {what} attribute {name!r} twice")
-        out[name] = pct_decode(value, what=f"attribute {name}")
+        out[name] = pct_decode(value, what=f"attribute {name}", query=separator == "&")
     return out
 
 
