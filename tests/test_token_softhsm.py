@@ -16,7 +16,7 @@ from appliance.shell import token as tk
 from appliance.shell.pin import PinSource
 from online.softhsm import SoftHsm
 from tests.helpers_ceremony import seeded
-from tests.helpers_token import sessions_closed, softhsm, write_pins  # noqa: F401
+from tests.helpers_token import write_pins
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.usefixtures("sessions_closed")]
 PAYLOAD = b'{"signed":{"_type":"Root","version":2}}'
