@@ -83,8 +83,9 @@ def move_to_tokens(run: Callable[[Sequence[str]], None], rehearsal: Rehearsal, k
     )
 
 
-def token(workdir: Path, key_type: str) -> tuple[Root, Root]:
-    hsm = make_softhsm(workdir / "softhsm", TOKENS)
+def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Root, Root]:
+    """``hsm``: SoftHSM2 already holding TOKENS (default: a new one in ``workdir``)."""
+    hsm = hsm or make_softhsm(workdir / "softhsm", TOKENS)
     run = token_appliance(hsm)
     rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run)
 

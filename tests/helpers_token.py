@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from online.scenarios import TOKENS as SCENARIO_TOKENS
 from online.softhsm import SoftHsm, make_softhsm, softhsm_module
 
-TOKENS = ("tuf-a", "tuf-b", "tuf-c", "tuf-gen", "tuf-rsa")
+TOKENS = ("tuf-a", "tuf-b", "tuf-c", "tuf-gen", "tuf-rsa", *SCENARIO_TOKENS)
 
 
 def require_softhsm() -> None:

@@ -35,6 +35,9 @@ ED25519_OID = "1.3.101.112"
 CKF_USER_PIN_LOCKED = 0x00040000
 CKF_TOKEN_INITIALIZED = 0x00000400
 _OPEN: list[Any] = []
+# One logged-in session per token: PKCS#11 allows a single login per application, and two
+# keys of a role may sit on the same token.
+_LOGGED_IN: dict[tuple[str, str], tuple[Any, bool]] = {}
 
 PinReader = Callable[["TokenInfo"], str]
 
@@ -161,10 +164,24 @@ def login(token: TokenInfo, pin: str, *, rw: bool = False) -> Any:
     except errors.PKCS11Error as exc:
         raise TokenError(f"{token.describe()}: login failed ({type(exc).__name__})") from None
     _OPEN.append(session)
+    _LOGGED_IN[(token.label, token.serial)] = (session, rw)
     return session
 
 
+def session_for(token: TokenInfo, read_pin: PinReader, *, rw: bool = False) -> Any:
+    """The token's logged-in session, asking for the PIN only when there is none yet."""
+    cached = _LOGGED_IN.get((token.label, token.serial))
+    if cached is not None:
+        if cached[1] or not rw:
+            return cached[0]
+        cached[0].close()  # read-only so far: log in again for a read-write session
+        _OPEN.remove(cached[0])
+        del _LOGGED_IN[(token.label, token.serial)]
+    return login(token, read_pin(token), rw=rw)
+
+
 def close_sessions() -> None:
+    _LOGGED_IN.clear()
     while _OPEN:
         session = _OPEN.pop()
         try:
@@ -276,7 +293,7 @@ def present_token(ref: TokenRef, *, module: str | None = None) -> tuple[Any, Tok
 def unlock(ref: TokenRef, public: PublicKey, read_pin: PinReader, *, module: str | None = None) -> TokenSigner:
     """Log in to the token holding ``ref`` and return a signer checked against ``public``."""
     _, token, uri = present_token(ref, module=module)
-    session = login(token, read_pin(token))
+    session = session_for(token, read_pin)
     signer = TokenSigner(public, find_private(session, uri, token), token)
     signer.sign(b"tuf-airgap token probe " + public.keyid.encode())  # proves it is this key
     return signer
