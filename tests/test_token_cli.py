@@ -126,3 +126,22 @@ def test_rotate_root_signs_with_the_token_key_and_refuses_a_wrong_pin(softhsm: S
     verify_root_update(factory.ci[-1], new_ci, NOW)
     assert key.keyid in {s.keyid for s in new_ci.signatures}
     assert "tufrepo/keys/first-root.p11" in KeysArchive.from_bytes(keys.read_bytes()).files
+
+
+def test_generate_on_token_records_the_key_without_a_backup(softhsm: SoftHsm, tmp_path: Path) -> None:
+    factory = make_factory(seeded(64))
+    bench = make_bench(tmp_path)
+    keys = write_keys(tmp_path / "offline-creds.tgz", factory.archive)
+    record = tmp_path / "custody.txt"
+    args = ["token", "generate", "--keys", str(keys), "--token", "tuf-gen", "--role", "root", "--home", str(bench.home)]
+    made = appliance(softhsm, *args, "--record-out", str(record), pins=(softhsm.pin,))
+    assert made.returncode == 0, made.stderr
+    archive = KeysArchive.from_bytes(keys.read_bytes())
+    [entry] = [e for e in archive.entries if e.token is not None]
+    assert entry.private is None and entry.base.startswith("tufrepo/keys/fioctl-root-")
+    assert "generated on the token; no copy exists anywhere else" in record.read_text()
+    assert "has no backup" in made.stdout
+    listed = appliance(softhsm, "token", "list")
+    assert entry.keyid in listed.stdout
+    bad = appliance(softhsm, *args, "--key-type", "DSA", pins=(softhsm.pin,))
+    assert bad.returncode == 2
