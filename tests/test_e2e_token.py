@@ -3,6 +3,7 @@ its signatures checked by our verifier, by pyca/cryptography and by python-tuf."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from appliance.shell import token as tk
 from online.sandbox.waves import WaveStore
 from online.scenarios import SCENARIOS, token
 from online.softhsm import SoftHsm
+from tests.factories import goreader
 from tests.helpers_ceremony import NOW
 
 pytestmark = pytest.mark.softhsm
@@ -55,6 +57,15 @@ def test_token_scenario_signs_everything_on_tokens(softhsm: SoftHsm, tmp_path: P
     wave = Envelope.from_dict(published.to_dict())
     assert check_production_targets(wave, prod).count == 2
     assert targets_id in {s.keyid for s in wave.signatures}
+
+    # The independent Go-rules reader (aktualizr's root update checks) accepts both chains, and
+    # fioctl's findTufSigners rule fails on the token tarball (no .sec next to the root's .pub).
+    creds = goreader.read_creds((tmp_path / "offline-creds.tgz").read_bytes())
+    for chain in (ci_chain, prod_chain):
+        goreader.verify_chain([json.loads(r.to_bytes()) for r in chain])
+    assert goreader.count_valid(json.loads(prod.to_bytes()), json.loads(wave.to_bytes()), "targets") == 2
+    with pytest.raises(goreader.GoRuleError, match=r"Unable to parse JSON for .*\.sec"):
+        goreader.find_signers(json.loads(ci.to_bytes()), creds, [root_id])
 
     # pyca/cryptography and securesystemslib (python-tuf's crypto) accept every offline signature.
     for envelope, keys in ((ci.envelope, ci.meta.keys), (wave, prod.meta.keys)):

@@ -1,14 +1,9 @@
 """The PKCS#11 effect: find tokens, log in, sign, generate and import keys (python-pkcs11).
 
-Signatures made here are the ones file keys make (appliance/core/keys.py): Ed25519 with
-CKM_EDDSA over the same bytes, RSA with CKM_SHA256_RSA_PKCS_PSS, MGF1-SHA-256 and a 32-byte
-salt; every signature is checked against the tarball's public key before it is used, so a
-wrong object or a faulty token cannot slip a bad signature into metadata.
-
-The module (the vendor's PKCS#11 library) comes from ``--module``, else the environment
-variable TUF_AIRGAP_PKCS11_MODULE, else the reference's ``module-path``, else the first
-common library present on the machine.  Open sessions are closed by ``close_sessions``
-(and at exit): a token allows one login per application at a time.
+Signatures are those file keys make (Ed25519 via CKM_EDDSA; RSA via CKM_SHA256_RSA_PKCS_PSS,
+MGF1-SHA-256, 32-byte salt), each checked against the tarball's public key before use.  The
+module comes from ``--module``, else TUF_AIRGAP_PKCS11_MODULE, else the reference's
+``module-path``, else a common library present on the machine.
 """
 
 from __future__ import annotations
