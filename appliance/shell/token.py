@@ -383,19 +383,14 @@ def import_key(session: Any, key: PrivateKey, *, label: str, object_id: bytes) -
 
 
 def has_object(session: Any, object_id: bytes) -> bool:
-    p = _pkcs11()
-    return any(True for _ in session.get_objects({p.Attribute.ID: object_id}))
+    return any(True for _ in session.get_objects({_pkcs11().Attribute.ID: object_id}))
 
 
 def token_uri(token: TokenInfo, *, label: str, object_id: bytes, module: str | None) -> Pkcs11Uri:
     from ..core.tokenref import key_uri
 
     uri = key_uri(
-        token=token.label,
-        serial=token.serial,
-        manufacturer=token.manufacturer,
-        object_label=label,
-        object_id=object_id,
+        token=token.label, serial=token.serial, manufacturer=token.manufacturer, object_label=label, object_id=object_id
     )
     if module:
         return Pkcs11Uri(uri.path, {"module-path": module.encode()})
