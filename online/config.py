@@ -5,21 +5,27 @@ Order: command-line options first, then the environment (``TUF_ONLINE_SERVER``,
 file (``--token-file``), which keeps it out of the process list and shell history.
 Missing values are a UsageError whose hint names the option and the variable.
 
-Commands declare the options with ``server_option()``, ``factory_option()``,
-``token_option()``, ``token_file_option()`` and call ``resolve_connection``.
+Commands take the four options as one set with ``@connection_options()`` (or
+``@connection_options(factory=False)`` when the factory comes from elsewhere): the
+command receives a ``ConnectionOptions`` value and resolves it into a ``Connection``.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from appliance.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from .api import FactoryClient
 
 ENV_SERVER = "TUF_ONLINE_SERVER"
 ENV_TOKEN = "TUF_ONLINE_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -53,11 +59,68 @@ class Connection:
     factory: str
     token: str = field(repr=False)
 
-    def client(self, timeout: float | None = None) -> Any:
+    def client(self, timeout: float | None = None) -> FactoryClient:
         """A FactoryClient for this connection (imported lazily to keep --help fast)."""
-        from .client import DEFAULT_TIMEOUT, FactoryClient
+        from .client import DEFAULT_TIMEOUT, HttpFactoryClient
 
-        return FactoryClient(self.server, self.token, self.factory, timeout=timeout or DEFAULT_TIMEOUT)
+        return HttpFactoryClient(self.server, self.token, self.factory, timeout=timeout or DEFAULT_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """The connection options as given on the command line, before the environment is consulted."""
+
+    server: str | None = None
+    factory: str | None = None
+    token: str | None = field(default=None, repr=False)
+    token_file: Path | None = None
+
+    def resolve(self, factory: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+        """The ``Connection``; ``factory`` (e.g. from a request) overrides the option and the environment."""
+        return resolve_connection(self.server, factory or self.factory, self.token, self.token_file, env)
+
+
+R = TypeVar("R")
+
+
+def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a command ``--server``, ``--token``, ``--token-file`` (and ``--factory``) as one set.
+
+    The decorated command declares a parameter ``connection: ConnectionOptions``; the
+    options take its place in the command line and reach it as one value.
+    """
+
+    def decorate(command: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(command)
+        options: list[tuple[str, Any, Any]] = [
+            ("server", str | None, server_option()),
+            ("token", str | None, token_option()),
+            ("token_file", Path | None, token_file_option()),
+        ]
+        if factory:
+            options.insert(0, ("factory", str | None, factory_option()))
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            if param.name == "connection":
+                params += [
+                    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
+                    for name, kind, default in options
+                ]
+            else:
+                params.append(param)
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            given = {name: kwargs.pop(name) for name, _, _ in options}
+            return command(*args, connection=ConnectionOptions(**given), **kwargs)
+
+        annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}
+        annotations |= {name: kind for name, kind, _ in options}
+        wrapper.__annotations__ = annotations
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 def read_token_file(path: Path) -> str:
@@ -130,6 +193,6 @@ def resolve_connection(
     )
 
 
-def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> Any:
+def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> FactoryClient:
     """A FactoryClient for ``factory`` with server and token resolved as above."""
     return Connection(resolve_server(server), resolve_factory(factory), resolve_token(token, token_file)).client()

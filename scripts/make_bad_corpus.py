@@ -42,10 +42,10 @@ from appliance.core.keysarchive import (  # noqa: E402
     KeysArchive,
 )
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root  # noqa: E402
+from appliance.core.operations import root_result  # noqa: E402
 from appliance.core.rootpair import RootPair  # noqa: E402
 from appliance.core.rotation import RotationParameters, plan_root_rotation  # noqa: E402
 from appliance.core.strictjson import dumps_compact, dumps_pretty  # noqa: E402
-from appliance.shell.ceremony import root_result  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 EXPIRES = "2036-11-23T10:00:00Z"  # far enough ahead that the corpus does not age into a different defect
@@ -517,7 +517,7 @@ def ok_response(ok: Request, payload: dict[str, Any]) -> Response:
     archive = KeysArchive.from_files(dict(key_files("first-root", ROOT_KEY)))
     params = RotationParameters.from_dict(OK_PARAMETERS)
     plan = plan_root_rotation(RootPair(v1, v1), archive, NEW_ROOT_KEY, params, NOW)
-    result = root_result(plan.new, [("root", NEW_ROOT_KEY)]) | {"tarball_sha256": "0" * 64}
+    result = replace(root_result(plan.new, [("root", NEW_ROOT_KEY)]), tarball_sha256="0" * 64).to_wire()
     return answer(ok, result, NOW)
 
 

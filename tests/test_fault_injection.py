@@ -399,6 +399,9 @@ class Online:
 @pytest.fixture()
 def online(tmp_path: Path, forks: ForkServer) -> Iterator[Online]:
     """A sandbox factory served on loopback, a request exported from it and answered by the appliance."""
+    from appliance.core.operations import RotateRootRequest
+    from appliance.core.rotation import RotationParameters
+    from online.config import ConnectionOptions
     from online.exporting import export_request
     from online.sandbox.provision import provision_factory
     from online.sandbox.server import SandboxServer
@@ -416,14 +419,11 @@ def online(tmp_path: Path, forks: ForkServer) -> Iterator[Online]:
     stick = tmp_path / "stick"
     stick.mkdir()
     with SandboxServer(tmp_path / "state") as server:
+        params = RotationParameters.from_dict({"key_type": "ED25519", "changelog": "fault injection"})
         request = export_request(
-            "rotate-root",
-            {"key_type": "ED25519", "changelog": "fault injection"},
+            lambda client: RotateRootRequest(params),
             out=stick,
-            factory="acme",
-            server=server.url,
-            token=None,
-            token_file=token_file,
+            connection=ConnectionOptions(server=server.url, factory="acme", token_file=token_file),
             home=station_home.path,
         )
         answered = forks.run(

@@ -17,17 +17,13 @@ def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP))
     """Verify every link and signature of the ceremony transcript, list the ceremonies, print the seal."""
     from rich.table import Table
 
-    from ..common.durable import read_capped
     from ..common.home import Home, default_home
     from ..common.render import console
     from ..core.identity import hex_words
-    from ..core.transcript import verify_transcript
-    from ..shell.ceremony import TRANSCRIPT_MAX_BYTES
+    from ..shell.transcriptlog import read_transcript
 
     place = Home(home or default_home("appliance"), "appliance")
-    me = place.identity().peer
-    data = read_capped(place.transcript, TRANSCRIPT_MAX_BYTES, what="transcript") if place.transcript.exists() else b""
-    records, seal = verify_transcript(data, me)
+    _, records, seal = read_transcript(place, place.identity().peer)
     table = Table(
         title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
     )

@@ -28,7 +28,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import InputFormatError, KeyFormatError, KeyMissingError, VerificationError
+from .errors import (
+    BackupFormatError,
+    BackupMismatchError,
+    KeyFormatError,
+    KeyMissingError,
+)
 from .keys import ED25519, KEYTYPES, PrivateKey
 from .keysarchive import KeysArchive
 
@@ -52,18 +57,6 @@ KINDS = (KIND_KEY, KIND_SHARE)
 _TYPO_MAP = str.maketrans({"0": "O", "1": "I"})
 _ALPHABET_BYTES = ALPHABET.encode("ascii")
 _INFO_HEADERS = frozenset({"factory", "date", "role", "sheet"})
-
-
-class BackupFormatError(InputFormatError):
-    """A typed or scanned backup does not decode (wrong line, missing part, bad header)."""
-
-    hint = "Compare the named line or part with the paper sheet, correct it, and run the command again."
-
-
-class BackupMismatchError(VerificationError):
-    """A backup decodes but does not reproduce the expected key."""
-
-    hint = "Do not rely on this backup: print a new one from the offline keys tarball and read it back."
 
 
 def crc16(data: bytes) -> int:

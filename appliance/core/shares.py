@@ -34,13 +34,13 @@ from shamir_mnemonic.share import Share
 from shamir_mnemonic.utils import MnemonicError
 from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
 
+from .errors import ShareError
 from .keys import ED25519, RSA, PrivateKey, RandomBytes
 from .paper import (
     DEFAULT_PART_BYTES,
     KEYID_PREFIX_LEN,
     KIND_SHARE,
     SECRET_WARNING,
-    BackupFormatError,
     DecodedBackup,
     QrContent,
     Sheet,
@@ -54,12 +54,6 @@ MIN_THRESHOLD = 2
 WORDS_PER_ROW = 8
 ALL_SUBSETS_LIMIT = 256  # above this many t-subsets, check a covering family instead
 _RANDOM_LOCK = threading.Lock()
-
-
-class ShareError(BackupFormatError):
-    """Shares that do not parse, belong to different sets, or do not combine."""
-
-    hint = "Use shares of one set only (same set id on every sheet) and check each share's words against its sheet."
 
 
 def frame_secret(keytype: str, secret: bytes) -> bytes:

@@ -15,33 +15,15 @@ so the server can answer exactly as documented in bundle-spec.md §3:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from appliance.core.errors import InputFormatError, MetadataError, VerificationError
+from appliance.core.errors import InputFormatError, MetadataError, Refusal, VerificationError
 from appliance.core.metadata import Root
 from appliance.core.rootpair import pair_differences
 from appliance.core.verify import check_root_update
 
 MAX_UPLOAD_BYTES = 1024 * 1024
-
-
-class Refusal(Exception):
-    """An HTTP error answer: ``status``, short ``code``, human ``message`` and optional problem list."""
-
-    def __init__(self, status: int, code: str, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.problems = tuple(problems)
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.problems:
-            out["problems"] = list(self.problems)
-        return out
 
 
 def _label(production: bool) -> str:

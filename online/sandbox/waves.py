@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from appliance.common.durable import read_capped, write_durable
-from appliance.core.errors import InputFormatError, VerificationError
+from appliance.core.errors import InputFormatError, Refusal, VerificationError
 from appliance.core.keys import PrivateKey, SignatureEntry
 from appliance.core.metadata import Envelope, Root
 from appliance.core.strictjson import dumps_pretty, loads_object
 from appliance.core.targets import add_signatures, check_production_targets
 from appliance.core.timefmt import format_expires
 from appliance.core.verify import check_threshold
-
-from .rules import Refusal
 
 WAVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
