@@ -5,22 +5,17 @@ Order: command-line options first, then the environment (``TUF_ONLINE_SERVER``,
 file (``--token-file``), which keeps it out of the process list and shell history.
 Missing values are a UsageError whose hint names the option and the variable.
 
-Commands take the four options as one set with ``@connection_options()`` (or
-``@connection_options(factory=False)`` when the factory comes from elsewhere): the
-command receives a ``ConnectionOptions`` value and resolves it into a ``Connection``.
+Commands take the four options as one set (``online.commands.options.connection_options``):
+the command receives a ``ConnectionOptions`` value and resolves it into a ``Connection``.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import typer
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import UsageError
 
@@ -31,26 +26,6 @@ ENV_SERVER = "TUF_ONLINE_SERVER"
 ENV_TOKEN = "TUF_ONLINE_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_FACTORY = "TUF_ONLINE_FACTORY"
 MAX_TOKEN_FILE_BYTES = 8 * 1024
-
-
-def server_option() -> Any:
-    return typer.Option(
-        None, "--server", help=f"Factory API base URL, e.g. https://api.foundries.io [env {ENV_SERVER}]."
-    )
-
-
-def factory_option() -> Any:
-    return typer.Option(None, "--factory", help=f"Factory name [env {ENV_FACTORY}].")
-
-
-def token_option() -> Any:
-    return typer.Option(
-        None, "--token", help=f"API token (visible in the process list; prefer --token-file or {ENV_TOKEN})."
-    )
-
-
-def token_file_option() -> Any:
-    return typer.Option(None, "--token-file", help="File holding the API token (one line).")
 
 
 @dataclass(frozen=True)
@@ -78,49 +53,6 @@ class ConnectionOptions:
     def resolve(self, factory: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
         """The ``Connection``; ``factory`` (e.g. from a request) overrides the option and the environment."""
         return resolve_connection(self.server, factory or self.factory, self.token, self.token_file, env)
-
-
-R = TypeVar("R")
-
-
-def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Give a command ``--server``, ``--token``, ``--token-file`` (and ``--factory``) as one set.
-
-    The decorated command declares a parameter ``connection: ConnectionOptions``; the
-    options take its place in the command line and reach it as one value.
-    """
-
-    def decorate(command: Callable[..., R]) -> Callable[..., R]:
-        signature = inspect.signature(command)
-        options: list[tuple[str, Any, Any]] = [
-            ("server", str | None, server_option()),
-            ("token", str | None, token_option()),
-            ("token_file", Path | None, token_file_option()),
-        ]
-        if factory:
-            options.insert(0, ("factory", str | None, factory_option()))
-        params: list[inspect.Parameter] = []
-        for param in signature.parameters.values():
-            if param.name == "connection":
-                params += [
-                    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
-                    for name, kind, default in options
-                ]
-            else:
-                params.append(param)
-
-        @functools.wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            given = {name: kwargs.pop(name) for name, _, _ in options}
-            return command(*args, connection=ConnectionOptions(**given), **kwargs)
-
-        annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}
-        annotations |= {name: kind for name, kind, _ in options}
-        wrapper.__annotations__ = annotations
-        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
 
 
 def read_token_file(path: Path) -> str:

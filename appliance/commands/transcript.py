@@ -15,31 +15,14 @@ def register(app: typer.Typer) -> None:
 
 def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP)) -> None:
     """Verify every link and signature of the ceremony transcript, list the ceremonies, print the seal."""
-    from rich.table import Table
-
     from ..common.home import Home, default_home
-    from ..common.render import console
+    from ..common.render import console, transcript_table
     from ..core.identity import hex_words
     from ..shell.transcriptlog import read_transcript
 
     place = Home(home or default_home("appliance"), "appliance")
     _, records, seal = read_transcript(place, place.identity().peer)
-    table = Table(
-        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
-    )
-    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
-        table.add_column(column)
-    for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
-        table.add_row(
-            str(record.get("time")),
-            str(record.get("operation")),
-            str(record.get("factory")),
-            str(record.get("from_version")),
-            keys,
-            str(record.get("request_id"))[:16],
-        )
     out = console()
-    out.print(table)
+    out.print(transcript_table(records))
     out.print(f"seal: {seal}")
     out.print(f"read aloud: {' '.join(hex_words(seal))}")

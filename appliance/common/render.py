@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -95,3 +96,22 @@ def render_review(review: Review, out: Console | None = None) -> None:
         out.print_json(blob.decode())
     if review.wave is not None:
         out.print(wave_rich_table(review.wave))
+
+
+def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
+    table = Table(
+        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
+    )
+    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
+        table.add_column(column)
+    for record in records:
+        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
+        table.add_row(
+            str(record.get("time")),
+            str(record.get("operation")),
+            str(record.get("factory")),
+            str(record.get("from_version")),
+            keys,
+            str(record.get("request_id"))[:16],
+        )
+    return table

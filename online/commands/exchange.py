@@ -8,7 +8,8 @@ import typer
 
 from appliance.common.identitycli import HOME_HELP
 
-from ..config import ConnectionOptions, connection_options
+from ..config import ConnectionOptions
+from .options import connection_options
 
 export_app = typer.Typer(
     help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..config import ConnectionOptions, connection_options
+from ..config import ConnectionOptions
+from .options import connection_options
 
 
 def register(app: typer.Typer) -> None:
