@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance.core.errors import KeyMissingError
+from appliance.core.errors import BackupFormatError, BackupMismatchError, KeyMissingError
 from appliance.core.keys import PrivateKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import (
@@ -17,8 +17,6 @@ from appliance.core.paper import (
     KIND_KEY,
     KIND_SHARE,
     LINE_LETTERS,
-    BackupFormatError,
-    BackupMismatchError,
     DecodedBackup,
     assemble_qr,
     b32decode,
