@@ -44,7 +44,7 @@ from appliance.core.errors import (
     VerificationError,
 )
 from online.station import Station
-from scripts.make_bad_corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
+from tests.support.corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
 
 CORPUS = Path(__file__).parent / "vectors" / "bad"
 BASELINES = frozenset(
