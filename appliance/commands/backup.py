@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from ..common.cliframe import add_group
+
 TERMINAL_WARNING = (
     "WARNING: the private key is about to be shown on this terminal. Terminals can be recorded "
     "(scrollback, tmux/screen logs, session recorders, screenshots, cameras). Only continue on the "
@@ -24,15 +26,12 @@ PLAIN_WARNING = (
 
 
 def register(app: typer.Typer) -> None:
-    backup = typer.Typer(
-        help="Paper and QR backups of private keys: print, verify, restore, export-plain.",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "backup",
+        "Paper and QR backups of private keys: print, verify, restore, export-plain.",
+        {"print": print_backup, "verify": verify_backup, "restore": restore_backup, "export-plain": export_plain},
     )
-    backup.command("print")(print_backup)
-    backup.command("verify")(verify_backup)
-    backup.command("restore")(restore_backup)
-    backup.command("export-plain")(export_plain)
-    app.add_typer(backup, name="backup")
 
 
 # --- shared helpers --------------------------------------------------------------------------

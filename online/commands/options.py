@@ -52,16 +52,22 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
         ]
         if factory:
             options.insert(0, ("factory", str | None, factory_option()))
+        # --factory where the command puts its connection parameter, the rest before --home (or last).
+        made = [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
+            for name, kind, default in options
+        ]
+        first, rest = (made[:1], made[1:]) if factory else ([], made)
         params: list[inspect.Parameter] = []
         for param in signature.parameters.values():
             if param.name == "connection":
-                params += [
-                    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
-                    for name, kind, default in options
-                ]
-            else:
-                params.append(param)
-
+                params += first
+                continue
+            if param.name == "home":
+                params += rest
+                rest = []
+            params.append(param)
+        params += rest
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> R:
             given = {name: kwargs.pop(name) for name, _, _ in options}
