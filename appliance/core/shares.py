@@ -58,7 +58,7 @@ _RANDOM_LOCK = threading.Lock()
 
 def frame_secret(keytype: str, secret: bytes) -> bytes:
     if len(secret) > 0xFFFF or not secret:
-        raise ValueError("secret length out of range")
+        raise ShareError("secret length out of range")
     framed = bytes([FRAME_VERSION, KEYTYPE_CODES[keytype]]) + len(secret).to_bytes(2, "big") + secret
     return framed + b"\x00" * (len(framed) % 2)
 
@@ -254,7 +254,7 @@ def share_payloads(key: PrivateKey, mnemonic: str, *, part_bytes: int = DEFAULT_
 
 def mnemonic_from_qr(content: QrContent) -> str:
     if content.kind != KIND_SHARE:
-        raise ValueError("not a share QR set")
+        raise ShareError("not a share QR set")
     return unpack_mnemonic(content.content)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..errors import (
     BackupFormatError,
+    UsageError,
 )
 from ..keys import KEYTYPES
 from .codec import (
@@ -57,14 +58,14 @@ def qr_payloads(
 ) -> list[str]:
     """The text of each QR code for ``content``, split into parts of at most ``part_bytes`` bytes."""
     if kind not in KINDS or keytype not in KEYTYPES:
-        raise ValueError("unknown QR kind or keytype")
+        raise UsageError("unknown QR kind or keytype")
     if part_bytes < MIN_PART_BYTES:
-        raise ValueError(f"QR parts need at least {MIN_PART_BYTES} bytes")
+        raise UsageError(f"QR parts need at least {MIN_PART_BYTES} bytes")
     if not content:
-        raise ValueError("nothing to encode")
+        raise UsageError("nothing to encode")
     slices = [content[i : i + part_bytes] for i in range(0, len(content), part_bytes)]
     if len(slices) > MAX_PARTS:
-        raise ValueError(f"{len(slices)} QR parts needed; at most {MAX_PARTS} are allowed (raise the part size)")
+        raise UsageError(f"{len(slices)} QR parts needed; at most {MAX_PARTS} are allowed (raise the part size)")
     digest = content_digest(content)
     prefix = keyid[:KEYID_PREFIX_LEN].upper()
     out = []
@@ -129,7 +130,7 @@ def assemble_qr(texts: Iterable[tuple[str, str]]) -> list[QrContent]:
 
 def decoded_from_qr(content: QrContent) -> DecodedBackup:
     if content.kind != KIND_KEY:
-        raise ValueError("not a key QR set")
+        raise UsageError("not a key QR set")
     return DecodedBackup(
         content.keytype, content.keyid_prefix, content.content, f"QR backup of key {content.keyid_prefix}"
     )

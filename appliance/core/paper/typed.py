@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..errors import (
     BackupFormatError,
     KeyFormatError,
+    UsageError,
 )
 from ..keys import KEYTYPES
 from .codec import (
@@ -52,7 +53,7 @@ def typed_block(keytype: str, keyid: str, secret: bytes, *, info: Mapping[str, s
     lines = [f"format: {FORMAT}", f"keytype: {keytype}", f"keyid: {keyid[:KEYID_PREFIX_LEN]}", f"bytes: {len(secret)}"]
     for name, value in (info or {}).items():
         if name not in _INFO_HEADERS:
-            raise ValueError(f"unknown typed header {name!r}")
+            raise UsageError(f"unknown typed header {name!r}")
         lines.append(f"{name}: {value}")
     lines.extend(encode_lines(secret))
     check = block_check(secret)
