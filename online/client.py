@@ -205,10 +205,13 @@ class HttpFactoryClient:
                 error = self._status_error(exc, label, hints or {})
             finally:
                 exc.close()
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             raise error from None
         except urllib.error.URLError as exc:
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             raise self._connection_error(exc.reason, label) from None
         except (OSError, http.client.HTTPException) as exc:
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             raise self._connection_error(exc, label) from None
 
     def _read(self, resp: Any, limit: int, label: str) -> bytes:

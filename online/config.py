@@ -62,6 +62,7 @@ def read_token_file(path: Path) -> str:
     try:
         text = data.decode("ascii").strip()
     except UnicodeDecodeError:
+        # Not chained: the decode error quotes the token file's bytes.
         raise UsageError(f"token file {path} is not ASCII text") from None
     if not text:
         raise UsageError(f"token file {path} is empty")

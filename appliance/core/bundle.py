@@ -131,7 +131,7 @@ def seal(body: JsonObject, identity: Identity) -> bytes:
     try:
         payload = canonical(body)
     except InputFormatError as exc:
-        raise BundleError(f"bundle content cannot be signed: {exc.message}") from None
+        raise BundleError(f"bundle content cannot be signed: {exc.message}") from exc
     sig = identity.sign(SIGNING_CONTEXT + payload)
     return dumps_pretty(
         {
@@ -149,7 +149,7 @@ def _open(data: bytes, signer: PeerKey, media_type: str, what: str) -> JsonObjec
     try:
         outer = loads_object(data, max_bytes=MAX_BUNDLE_BYTES, what=what)
     except InputFormatError as exc:
-        raise BundleError(exc.message, hint="The file is damaged or truncated; copy it again.") from None
+        raise BundleError(exc.message, hint="The file is damaged or truncated; copy it again.") from exc
     if set(outer) != {"bundle", "signature"}:
         raise BundleError(f"{what} is not a tuf-airgap bundle (expected exactly 'bundle' and 'signature')")
     body, sig = outer["bundle"], outer["signature"]

@@ -180,6 +180,7 @@ def _parse_share(label: str, mnemonic: str) -> Share:
         return Share.from_mnemonic(mnemonic)
     except MnemonicError:
         # The library's message quotes the first words; give our own instead.
+        # Not chained: the cause may quote secret key bytes.
         raise ShareError(f"{label} is not a valid SLIP-39 share (a word is wrong, missing or extra)") from None
 
 

@@ -75,7 +75,7 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+        raise InputFormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from exc
     if text.startswith("\ufeff"):
         _fail(f"{what} starts with a byte order mark")
     try:
@@ -87,9 +87,9 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
             parse_constant=_reject_constant,
         )
     except InputFormatError as exc:
-        raise InputFormatError(f"{what}: {exc.message}") from None
+        raise InputFormatError(f"{what}: {exc.message}") from exc
     except (ValueError, RecursionError) as exc:
-        raise InputFormatError(f"{what} is not valid JSON: {exc}") from None
+        raise InputFormatError(f"{what} is not valid JSON: {exc}") from exc
 
 
 def loads_object(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input") -> JsonObject:

@@ -37,9 +37,9 @@ def parse_upload(body: bytes, *, production: bool) -> Root:
     try:
         return Root.from_bytes(body, what=what)
     except MetadataError as exc:
-        raise Refusal(400, "bad-metadata", exc.message) from None
+        raise Refusal(400, "bad-metadata", exc.message) from exc
     except InputFormatError as exc:
-        raise Refusal(400, "bad-json", exc.message) from None
+        raise Refusal(400, "bad-json", exc.message) from exc
 
 
 def _check_version(new: Root, current: Root, production: bool) -> None:
@@ -60,7 +60,7 @@ def _check_successor(current: Root, new: Root, now: datetime, production: bool) 
     except VerificationError as exc:
         raise Refusal(
             422, "verification-failed", f"{label} root v{new.version}: {exc.message}", [exc.message]
-        ) from None
+        ) from exc
     if not result.ok:
         problems = result.problems()
         raise Refusal(

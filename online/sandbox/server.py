@@ -287,7 +287,7 @@ class SandboxApp:
                 try:
                     entries = [SignatureEntry.from_dict(s) for s in sigs]
                 except InputFormatError as exc:
-                    raise Refusal(400, "bad-request", exc.message) from None
+                    raise Refusal(400, "bad-request", exc.message) from exc
                 out[tag] = resigned(current, entries, new_prod)
         for tag in store.tags():
             if tag not in out:
@@ -438,7 +438,7 @@ class SandboxServer:
                 raise UsageError(
                     f"cannot listen on {self.host} port {self.port}: {exc.strerror}",
                     hint="Choose another --port, or stop the program that uses it.",
-                ) from None
+                ) from exc
             self.port = int(self._httpd.server_address[1])
         return self.url
 

@@ -92,6 +92,7 @@ class DecodedBackup:
         try:
             key = PrivateKey.from_secret_bytes(self.keytype, self.secret)
         except KeyFormatError as exc:
+            # Not chained: the cause may quote secret key bytes.
             raise BackupMismatchError(
                 f"{self.source} does not hold a valid {self.keytype} key: {exc.message}"
             ) from None
@@ -114,6 +115,7 @@ def confirm_backup(archive: KeysArchive, keyid: str, decoded_secret: bytes) -> N
     try:
         rebuilt = PrivateKey.from_secret_bytes(entry.public.kind, decoded_secret)
     except KeyFormatError:
+        # Not chained: the cause may quote secret key bytes.
         raise BackupMismatchError(
             f"the backup read back does not decode to a {entry.public.kind} key (expected {keyid[:KEYID_PREFIX_LEN]})"
         ) from None
