@@ -9,7 +9,7 @@ command line goes to libFuzzer (a corpus directory, -max_total_time=N, -jobs=N, 
 empty corpus directory is seeded with the valid baselines from tests/vectors/bad/.  Only
 AirgapError may leave a target; any other exception is a finding, saved by libFuzzer as
 crash-<sha1> and reproduced with: ... fuzz_atheris.py <target> crash-<sha1>
-The bounded hypothesis version of the same targets is tests/test_fuzz_parsers.py.
+The bounded hypothesis version of the same targets is tests/core/test_fuzz_parsers.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Regenerate tests/vectors/bundles/ deterministically (fixed seeds, clock and request id).
 
-Run: .venv/bin/python scripts/make_bundle_vectors.py (which calls ``main`` here)  — tests/test_bundle_vectors.py checks
+Run: .venv/bin/python scripts/make_bundle_vectors.py
+(which calls ``main`` here) — tests/core/test_bundle_vectors.py checks
 that the committed files equal what this produces, so the vectors never drift from the code.
 """
 

@@ -1,6 +1,7 @@
 """Regenerate tests/vectors/bad/: the hostile-input corpus, one file per defect.
 
-Run: .venv/bin/python scripts/make_bad_corpus.py (which calls ``main`` here)  — tests/test_hostile_corpus.py checks that
+Run: .venv/bin/python scripts/make_bad_corpus.py
+(which calls ``main`` here) — tests/e2e/test_hostile_corpus.py checks that
 the committed files equal what this produces and runs each through the CLI that consumes it.
 
 Everything is deterministic: fixed-seed ED25519 keys and identities, a fixed clock and

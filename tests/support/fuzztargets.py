@@ -1,6 +1,6 @@
 """The fuzz targets: what each side does with hostile bytes, from the valid corpus baselines.
 
-One table for tests/test_fuzz_parsers.py (hypothesis, bounded) and scripts/fuzz_atheris.py
+One table for tests/core/test_fuzz_parsers.py (hypothesis, bounded) and scripts/fuzz_atheris.py
 (libFuzzer, unbounded).  Only AirgapError may leave a target.
 """
 

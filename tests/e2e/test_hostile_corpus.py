@@ -46,7 +46,7 @@ from appliance.core.errors import (
 from online.station import Station
 from tests.support.corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
 
-CORPUS = Path(__file__).parent / "vectors" / "bad"
+CORPUS = Path(__file__).parent.parent / "vectors" / "bad"
 BASELINES = frozenset(
     {"ok-keys.tgz", "ok-root.json", "ok-request.json", "ok-response.json", "station.pub", "appliance.pub"}
 )
@@ -372,7 +372,7 @@ class ForkServer:
         self._free: queue.Queue[subprocess.Popen[str]] = queue.Queue()
         self._all: list[subprocess.Popen[str]] = []
         self._serials = itertools.count()
-        repo = Path(__file__).resolve().parent.parent
+        repo = Path(__file__).resolve().parents[2]
         for _ in range(size):
             proc = subprocess.Popen(
                 [sys.executable, "-c", _FORK_SERVER],

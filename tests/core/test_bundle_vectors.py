@@ -13,7 +13,7 @@ from appliance.core.errors import BundleError
 from appliance.core.identity import PeerKey
 from tests.support.bundle_vectors import build
 
-VECTORS = Path(__file__).parent / "vectors" / "bundles"
+VECTORS = Path(__file__).parent.parent / "vectors" / "bundles"
 STATION = PeerKey.from_bytes((VECTORS / "station.pub").read_bytes())
 APPLIANCE = PeerKey.from_bytes((VECTORS / "appliance.pub").read_bytes())
 

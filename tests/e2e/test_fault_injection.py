@@ -34,8 +34,8 @@ from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.transcript import verify_transcript
 from appliance.shell.ceremony import ROOT_COPY
+from tests.e2e.test_hostile_corpus import ForkServer, Result, clean_env, run_subprocess
 from tests.helpers_ceremony import NOW, Factory, make_factory
-from tests.test_hostile_corpus import ForkServer, Result, clean_env, run_subprocess
 
 STATION = Identity("station", "fault-station", bytes([0x53]) * 32)
 APPLIANCE = Identity("appliance", "fault-appliance", bytes([0xA3]) * 32)

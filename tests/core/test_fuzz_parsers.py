@@ -37,8 +37,8 @@ from appliance.core.verify import verify_root_chain
 from tests.support.corpus import APPLIANCE, NOW, STATION, tar_bytes
 from tests.support.fuzztargets import appliance_side, station_side, tarball
 
-CORPUS = Path(__file__).parent / "vectors" / "bad"
-VECTORS = Path(__file__).parent / "vectors"
+CORPUS = Path(__file__).parent.parent / "vectors" / "bad"
+VECTORS = Path(__file__).parent.parent / "vectors"
 OK_REQUEST = (CORPUS / "ok-request.json").read_bytes()
 OK_RESPONSE = (CORPUS / "ok-response.json").read_bytes()
 OK_KEYS = (CORPUS / "ok-keys.tgz").read_bytes()
