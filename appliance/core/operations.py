@@ -174,7 +174,8 @@ class Wave:
     def from_wire(cls, wave: object) -> Wave:
         if not isinstance(wave, Mapping) or not isinstance(wave.get("name"), str):
             raise BundleError("request payload has no wave")
-        targets = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets")
+        # A request payload comes unchanged from the strict parser: no second shape walk.
+        targets = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets", parsed=True)
         extra = {k: wave[k] for k in ("version", "tag") if k in wave}
         return cls(wave["name"], targets, extra)
 
