@@ -18,6 +18,8 @@ from pathlib import Path
 from appliance.core.errors import AirgapError
 from appliance.core.metadata import Root
 
+from .factories import FactorySetup, Setup
+
 AppRunner = Callable[[Sequence[str]], None]
 
 
@@ -42,13 +44,29 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
-    scenario: str = "default"
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
+    # Called with "paired" once both identities exist, then with each operation's name after
+    # its ceremony: scenarios hook extra appliance steps in here (e.g. moving keys to tokens).
+    after: Callable[[str], None] | None = None
+    # How the factory comes to be (online/factories.py); None: today's sandbox factory.
+    factory_setup: FactorySetup | None = None
 
     @property
     def stick(self) -> Path:
         return self.workdir / "usb-stick"
+
+    @property
+    def keys(self) -> Path:
+        return self.workdir / "offline-creds.tgz"
+
+    @property
+    def appliance_home(self) -> Path:
+        return self.workdir / "appliance-home"
+
+    def _after(self, what: str) -> None:
+        if self.after is not None:
+            self._step(f"scenario: after {what}", lambda: self.after(what) if self.after else None)
 
     def _step(self, name: str, action: Callable[[], object]) -> object:
         started = time.perf_counter()
@@ -60,11 +78,14 @@ class Rehearsal:
         from appliance.common.home import Home
         from appliance.common.render import console
         from appliance.core.identity import Identity
+        from appliance.core.operations import RotateRootRequest
+        from appliance.core.rotation import RotationParameters
 
-        from .exporting import export_request
+        from .config import ConnectionOptions
+        from .exporting import RequestBuilder, export_request
+        from .factories import default_setup
         from .importing import import_bundle
         from .sandbox.server import SandboxServer
-        from .scenarios import Setup, scenario
 
         out = console()
         work = self.workdir
@@ -73,10 +94,10 @@ class Rehearsal:
         state_dir, keys = work / "sandbox-state", work / "offline-creds.tgz"
         station_home, appliance_home = work / "station-home", work / "appliance-home"
         token_file = work / "token"
-        chosen = scenario(self.scenario)
-        out.print(f"scenario {chosen.name}: {chosen.summary}", markup=False)
-        made = self._step("create sandbox factory", lambda: chosen.setup(state_dir, self.factory, keys, self.key_type))
+        setup = self.factory_setup or default_setup
+        made = self._step("create sandbox factory", lambda: setup(state_dir, self.factory, keys, self.key_type))
         assert isinstance(made, Setup)
+        out.print(made.description, markup=False)
         token_file.write_text(made.token)
         token_file.chmod(0o600)
         with SandboxServer(state_dir) as server:
@@ -95,28 +116,13 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
+            self._after("paired")
+            connection = ConnectionOptions(server=url, factory=self.factory, token_file=token_file)
 
-            def ceremony(
-                operation: str,
-                parameters: dict[str, object],
-                appliance_keys: Path,
-                extra: Callable[[object], dict[str, object]] | None = None,
-                first_time: bool = False,
-            ) -> None:
+            def ceremony(operation: str, build: RequestBuilder, appliance_keys: Path) -> None:
                 request = self._step(
                     f"station: export {operation}",
-                    lambda: export_request(
-                        operation,
-                        parameters,
-                        out=self.stick,
-                        factory=self.factory,
-                        extra_payload=extra,
-                        first_time=first_time,
-                        server=url,
-                        token=None,
-                        token_file=token_file,
-                        home=station_home,
-                    ),
+                    lambda: export_request(build, out=self.stick, connection=connection, home=station_home),
                 )
                 assert isinstance(request, Path)
                 self._step(
@@ -139,37 +145,30 @@ class Rehearsal:
                 response = self.stick / request.name.replace("request-", "response-")
                 self._step(
                     f"station: import {operation}",
-                    lambda: import_bundle(response, server=url, token=None, token_file=token_file, home=station_home),
+                    lambda: import_bundle(response, connection=connection, home=station_home),
                 )
+                self._after(operation)
 
-            ceremony(
-                "rotate-root",
-                {"key_type": self.key_type, "changelog": "rehearsal rotation"},
-                keys,
-                first_time=made.first_time,
-            )
+            rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
+            from .exporting import FIRST_TIME
+
+            sealed = FIRST_TIME if made.first_time else None
+            ceremony("rotate-root", lambda c: RotateRootRequest(rotation, sealed), keys)
             if self.with_targets:
-                from .config import make_client as _client
-                from .exporting import targets_payload, wave_payload
+                from .exporting import rotate_targets_request, sign_targets_request
                 from .targets_api import complete_wave, create_wave
 
-                ceremony(
-                    "rotate-targets",
-                    {"key_type": self.key_type, "changelog": ""},
-                    keys,
-                    lambda c: targets_payload(c, []),
-                )
+                targets_rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": ""})
+                ceremony("rotate-targets", lambda c: rotate_targets_request(c, targets_rotation, []), keys)
                 targets_only = work / "targets-only.tgz"
                 self._step(
                     "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
                 )
-                api = _client(url, None, token_file, self.factory)
+                api = connection.resolve().client()
                 self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
-                ceremony("sign-targets", {"wave": "wave-1"}, targets_only, lambda c: wave_payload(c, "wave-1"))
+                ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
                 self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
-            from .config import make_client
-
-            client = make_client(url, None, token_file, self.factory)
+            client = connection.resolve().client()
             ci = Root.from_bytes(client.get_root())
             prod = Root.from_bytes(client.get_root(production=True))
         total = sum(seconds for _, seconds in self.timings)

@@ -1,107 +1,142 @@
-"""Rehearsal scenarios: how the sandbox factory of a rehearsal comes to be.
+"""Rehearsal scenarios by name (``tuf-online rehearse --scenario NAME``).
 
-A registry (name -> Scenario) so further scenarios can be added by registering a function;
-``tuf-online rehearse --scenario NAME`` picks one, ``--scenario all`` runs each in turn.
-A scenario builds the factory under ``state_dir`` and says where the owner's tarball is
-(it may not exist yet: a first-time takeover starts without one).
+Each scenario is a function (workdir, key type) -> (CI root, production root) that runs a
+complete rehearsal; add one by adding it to ``SCENARIOS``.
+
+``default`` is today's factory (same as ``full``); ``first-time`` takes over a factory whose
+root key is still Foundries'; one scenario per era of the zoo of real factories
+(tests/vectors/factories/<era>/, online/factories.py) runs the full rehearsal on it.
+
+``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
+Every key follows the paper-first backup story: made on the appliance, printed, read back
+from the sheet, then loaded into both tokens and removed from the tarball; every later
+signature by a root or offline targets key is made inside a token after a PIN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from appliance.core.errors import UsageError
+from appliance.core.errors import AirgapError
+from appliance.core.keysarchive import KeysArchive
+from appliance.core.metadata import Root
 
-ZOO = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "factories"
+from .rehearsal import Rehearsal
+from .softhsm import SoftHsm, make_softhsm
 
-
-@dataclass(frozen=True)
-class Setup:
-    token: str
-    keys: Path  # the owner's offline keys tarball (absent for a first-time takeover)
-    first_time: bool = False
-    key_type: str | None = None  # key type the ceremonies should create (None: the rehearsal's)
-    description: str = ""
+Scenario = Callable[[Path, str], tuple[Root, Root]]
+TOKENS = ("tuf-officer-a", "tuf-officer-b")
+PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "move"})
 
 
-SetupFunction = Callable[[Path, str, Path, str], Setup]  # state_dir, factory, keys path, key type
+def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    return Rehearsal(workdir, key_type=key_type).run()
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    summary: str
-    setup: SetupFunction
+def root_only(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    return Rehearsal(workdir, key_type=key_type, with_targets=False).run()
 
 
-SCENARIOS: dict[str, Scenario] = {}
+def token_appliance(hsm: SoftHsm) -> Callable[[Sequence[str]], None]:
+    """Run ``tuf-appliance`` as its own process that sees the SoftHSM tokens; commands that log
+    in to tokens get the PIN over an inherited pipe (``--pin-fd``), never in argv or environment."""
+
+    def run(args: Sequence[str]) -> None:
+        argv = list(args)
+        read_fd = write_fd = None
+        if PIN_FD_COMMANDS & set(argv[:2]):
+            read_fd, write_fd = os.pipe()
+            os.write(write_fd, (hsm.pin + "\n").encode() * len(TOKENS))
+            os.close(write_fd)
+            argv += ["--pin-fd", str(read_fd)]
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "appliance", *argv],
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                env=hsm.env(),
+                pass_fds=(read_fd,) if read_fd is not None else (),
+                timeout=600,
+            )
+        finally:
+            if read_fd is not None:
+                os.close(read_fd)
+        sys.stdout.write(result.stdout)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr)
+            raise AirgapError(f"appliance step {' '.join(argv[:2])} failed with exit code {result.returncode}")
+
+    return run
 
 
-def register(name: str, summary: str) -> Callable[[SetupFunction], SetupFunction]:
-    def add(function: SetupFunction) -> SetupFunction:
-        if name in SCENARIOS:
-            raise ValueError(f"scenario {name} is registered twice")
-        SCENARIOS[name] = Scenario(name, summary, function)
-        return function
-
-    return add
-
-
-def scenario(name: str) -> Scenario:
-    found = SCENARIOS.get(name)
-    if found is None:
-        raise UsageError(f"no rehearsal scenario {name!r}", hint=f"Known scenarios: {', '.join(sorted(SCENARIOS))}.")
-    return found
+def move_to_tokens(run: Callable[[Sequence[str]], None], rehearsal: Rehearsal, keyid: str) -> None:
+    """Paper first: print the key's backup, read it back, then load it into both tokens."""
+    sheet = rehearsal.workdir / f"backup-{keyid[:16]}.txt"
+    keys, home = str(rehearsal.keys), str(rehearsal.appliance_home)
+    run(["backup", "print", "--keys", keys, "--key-id", keyid, "--out", str(sheet), "--factory", rehearsal.factory])
+    record = rehearsal.workdir / f"custody-{keyid[:16]}.txt"
+    tokens = [arg for label in TOKENS for arg in ("--token", label)]
+    run(
+        ["token", "move", "--keys", keys, "--key-id", keyid, *tokens, "--backup-typed", str(sheet)]
+        + ["--home", home, "--record-out", str(record), "--yes"]
+    )
 
 
-@register("default", "a factory as after today's `fioctl keys rotate-root --initial`")
-def _default(state_dir: Path, factory: str, keys: Path, key_type: str) -> Setup:
-    from .sandbox.provision import provision_factory
+def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Root, Root]:
+    """``hsm``: SoftHSM2 already holding TOKENS (default: a new one in ``workdir``)."""
+    hsm = hsm or make_softhsm(workdir / "softhsm", TOKENS)
+    run = token_appliance(hsm)
+    rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run)
 
-    made = provision_factory(state_dir, factory, keys, key_type=key_type)
-    return Setup(made.token, keys, description="sandbox factory with a first-root tarball")
+    def current_root() -> Root:
+        return Root.from_bytes(KeysArchive.from_bytes(rehearsal.keys.read_bytes()).files["tufrepo/roles/root.json"])
+
+    def after(what: str) -> None:
+        if what == "paired":  # the factory's first root key
+            move_to_tokens(run, rehearsal, current_root().meta.roles["root"].keyids[0])
+        elif what == "rotate-root":
+            move_to_tokens(run, rehearsal, current_root().meta.roles["root"].keyids[0])
+        elif what == "rotate-targets":
+            move_to_tokens(run, rehearsal, current_root().meta.roles["targets"].keyids[-1])
+
+    rehearsal.after = after
+    return rehearsal.run()
 
 
-@register("first-time", "a new factory whose root key is still Foundries' (rotate-root --first-time)")
-def _first_time(state_dir: Path, factory: str, keys: Path, key_type: str) -> Setup:
-    from .sandbox.provision import provision_first_time
+def first_time(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    from .factories import first_time_setup
 
-    data = provision_first_time(state_dir, factory, key_type=key_type)
-    return Setup(data.token, keys, first_time=True, description="first-time factory, no tarball yet")
+    return Rehearsal(workdir, key_type=key_type, factory_setup=first_time_setup).run()
 
 
-def zoo_setup(era: Path) -> SetupFunction:
-    """A factory of the zoo (tests/vectors/factories/<era>/): its public roots and online keys
-    seed the sandbox, and its keys tarball is copied as the owner's."""
+def era(path: Path) -> Scenario:
+    def run(workdir: Path, key_type: str) -> tuple[Root, Root]:
+        from .factories import zoo_setup
 
-    def setup(state_dir: Path, factory: str, keys: Path, key_type: str) -> Setup:
-        from appliance.common.durable import write_durable
+        return Rehearsal(workdir, key_type=key_type, factory_setup=zoo_setup(path)).run()
 
-        from .sandbox.provision import provision_seeded
+    return run
 
-        online = era / "online-keys.json"
-        data = provision_seeded(
-            state_dir,
-            factory,
-            ci_roots=(era / "ci-roots.tgz").read_bytes(),
-            prod_roots=(era / "prod-roots.tgz").read_bytes(),
-            online_keys=online.read_bytes() if online.exists() else None,
-        )
-        tarball = era / "offline-creds.tgz"
-        if tarball.exists():
-            write_durable(keys, tarball.read_bytes(), replace=False, mode=0o600, label="keys")
-        return Setup(data.token, keys, first_time=not tarball.exists(), description=f"zoo factory {era.name}")
 
-    return setup
+SCENARIOS: dict[str, Scenario] = {
+    "default": full,
+    "full": full,
+    "root-only": root_only,
+    "token": token,
+    "first-time": first_time,
+}
 
 
 def _register_zoo() -> None:
-    if not ZOO.is_dir():
-        return
-    for era in sorted(p for p in ZOO.iterdir() if (p / "ci-roots.tgz").is_file()):
-        register(era.name, f"real factory of the {era.name} era (tests/vectors/factories/{era.name})")(zoo_setup(era))
+    from .factories import zoo_eras
+
+    for path in zoo_eras():
+        SCENARIOS.setdefault(path.name, era(path))
 
 
 _register_zoo()

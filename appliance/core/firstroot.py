@@ -10,9 +10,12 @@ is checked to be the private half of the current root key and added to the tarba
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 
-from .errors import KeyFormatError, TarballError, VerificationError
+from .errors import BundleError, KeyFormatError, TarballError, VerificationError
+from .identity import Identity
 from .keys import parse_secret_key_file
 from .keysarchive import KEYS_DIR, KeysArchive
 from .rootpair import RootPair
@@ -42,6 +45,15 @@ def first_root_files(current: RootPair, sec_answer: bytes) -> dict[str, bytes]:
     public = meta.keys[listed]
     pub = dumps_compact({"keytype": public.keytype, "keyval": {"public": public.public}})
     return {f"{FIRST_ROOT}.pub": pub, f"{FIRST_ROOT}.sec": sec}
+
+
+def open_first_root(identity: Identity, sealed: str) -> bytes:
+    """The server's first_root.sec answer, opened from the request's base64 sealed box."""
+    try:
+        box = base64.b64decode(sealed, validate=True)
+    except (binascii.Error, ValueError):
+        raise BundleError(f"request field {SEALED_FIELD!r} is not valid base64") from None
+    return identity.open_sealed(box, what="the sealed first root key")
 
 
 def with_first_root(archive: KeysArchive, files: Mapping[str, bytes]) -> KeysArchive:

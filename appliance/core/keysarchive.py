@@ -3,7 +3,8 @@
 Hostile-input rules: the archive is never extracted; only regular files and
 directories are accepted; member count, member size, total size and the
 compressed input are capped (which also stops gzip bombs); symlinks, hardlinks,
-devices, FIFOs, sparse files, absolute paths, ``..`` and duplicate names are refused.
+devices, FIFOs, sparse files, absolute paths, ``..``, unprintable names and duplicate
+names are refused.
 
 Every other regular file is accepted and kept byte for byte: fioctl reads every
 member into a map and writes every member back (``GetOfflineCreds``/``saveTufCreds``,
@@ -14,7 +15,8 @@ whatever else was put there.  A key pair is any ``X.pub`` with an ``X.sec`` besi
 any folder; a signer is found by its public key, never by its name (fioctl ``FindSigner``).
 Key files that cannot be read, private halves without a public half, and pairs whose
 halves disagree are kept in the tarball but never used to sign; they are listed in
-``notes`` so the officer sees them.
+``notes`` so the officer sees them.  A key kept on a hardware token has a ``.p11``
+reference member (appliance/core/tokenref.py) instead of its ``.sec``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .errors import KeyFormatError, KeyMissingError, TarballError
-from .keys import PrivateKey, PublicKey, parse_public_key_file, parse_secret_key_file, public_key_file, secret_key_file
+from .errors import KeyFormatError, KeyMissingError, TarballError, TokenError
+from .keys import (
+    PrivateKey,
+    PublicKey,
+    Signer,
+    parse_public_key_file,
+    parse_secret_key_file,
+    public_key_file,
+    secret_key_file,
+)
 from .metadata import RootMeta
+from .tokenref import TokenRef, parse_reference
 
 # A credentials.zip alone can be several MiB; the caps leave room for that and still stop a
 # gzip bomb early (the expanded size is counted while inflating).
@@ -65,7 +76,7 @@ def _gunzip(data: bytes) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             out = stream.read(MAX_UNCOMPRESSED_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise TarballError(f"gzip stream is damaged: {exc}") from None
+        raise TarballError(f"gzip stream is damaged: {exc}") from exc
     if len(out) > MAX_UNCOMPRESSED_BYTES:
         raise TarballError(f"tarball expands to more than {MAX_UNCOMPRESSED_BYTES} bytes (gzip bomb?)")
     return out
@@ -77,14 +88,14 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
     try:
         archive = tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:")
     except tarfile.TarError as exc:
-        raise TarballError(f"not a tar archive: {exc}") from None
+        raise TarballError(f"not a tar archive: {exc}") from exc
     with archive:
         count = 0
         while True:
             try:
                 member = archive.next()
             except tarfile.TarError as exc:
-                raise TarballError(f"tar archive is damaged: {exc}") from None
+                raise TarballError(f"tar archive is damaged: {exc}") from exc
             if member is None:
                 break
             count += 1
@@ -114,7 +125,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             try:
                 content = stream.read(member.size + 1)
             except (tarfile.TarError, OSError) as exc:
-                raise TarballError(f"member {name!r} is truncated: {exc}") from None
+                raise TarballError(f"member {name!r} is truncated: {exc}") from exc
             if len(content) != member.size:
                 raise TarballError(f"member {name!r} is truncated")
             files[name] = content
@@ -129,6 +140,18 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
     return files
 
 
+def plain_tarball(files: Mapping[str, bytes], *, mode: int) -> bytes:
+    """A gzip tar of ``files`` in order, each a regular file of ``mode`` (other archives, e.g. roots)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:", format=tarfile.USTAR_FORMAT) as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = mode
+            archive.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
 def read_members(data: bytes) -> dict[str, bytes]:
     """The regular files of any gzip tarball, under the same hostile-input rules and caps."""
     return _read_members(_gunzip(data))
@@ -138,29 +161,45 @@ def read_members(data: bytes) -> dict[str, bytes]:
 class KeyEntry:
     """A key pair (or lone public key) found in the tarball."""
 
-    base: str  # member name without .pub/.sec
+    base: str  # member name without .pub/.sec/.p11
     public: PublicKey
     private: PrivateKey | None
+    token: TokenRef | None = None  # the private half is on hardware token(s)
+    bound: Signer | None = field(default=None, compare=False, repr=False)  # unlocked token session
 
     @property
     def keyid(self) -> str:
         """The key's id under today's rule (sha256 of the DER public key)."""
         return self.public.keyid
 
+    @property
+    def signer(self) -> Signer | None:
+        """What signs as this key now: the file key, or the unlocked token key."""
+        return self.private if self.private is not None else self.bound
+
 
 @dataclass(frozen=True)
 class KeysArchive:
     files: Mapping[str, bytes]
     entries: tuple[KeyEntry, ...]
+    # Token keys unlocked for this run, by member base; never written to the tarball.
+    bindings: Mapping[str, Signer] = field(default_factory=dict, compare=False, repr=False)
     notes: tuple[str, ...] = field(default=())  # key files kept but not used, and why
 
     @classmethod
-    def from_files(cls, files: Mapping[str, bytes]) -> KeysArchive:
+    def from_files(cls, files: Mapping[str, bytes], bindings: Mapping[str, Signer] | None = None) -> KeysArchive:
+        bindings = dict(bindings or {})
         entries: list[KeyEntry] = []
         notes: list[str] = []
         for name in files:
             if name.endswith(".sec") and name[: -len(".sec")] + ".pub" not in files:
                 notes.append(f"{name}: private key without a .pub beside it; not used")
+            if name.startswith(KEYS_DIR) and name.endswith(".p11"):  # our own token references: strict
+                base = name[: -len(".p11")]
+                if base + ".pub" not in files:
+                    raise TarballError(f"{name} has no matching {base}.pub")
+                if base + ".sec" in files:
+                    raise TarballError(f"{base} has both a .sec and a .p11 member; keep exactly one private half")
         for name, content in files.items():
             if not name.endswith(".pub"):
                 continue
@@ -176,35 +215,74 @@ class KeysArchive:
                 try:
                     private = parse_secret_key_file(files[base + ".sec"], what=base + ".sec")
                 except KeyFormatError as exc:
+                    # Only our own message: the cause may quote secret key bytes.
                     notes.append(f"{base}.sec: {exc.message}; not used")
                 if private is not None and not private.public_key.same_key(public):
                     notes.append(f"{base}.sec does not hold the private half of {base}.pub; not used")
                     private = None
-            entries.append(KeyEntry(base, public, private))
-        return cls(dict(files), tuple(entries), tuple(notes))
+            token = None
+            if base + ".p11" in files:
+                try:
+                    token = parse_reference(files[base + ".p11"], what=base + ".p11")
+                except KeyFormatError as exc:
+                    raise TarballError(exc.message, hint=KeyFormatError.hint) from None
+                if token.keyid != public.keyid or token.keytype != public.kind:
+                    raise TarballError(f"{base}.p11 names key {token.keyid[:16]} ({token.keytype}), not {base}.pub")
+            bound = bindings.get(base) if token is not None else None
+            if bound is not None and not bound.public_key.same_key(public):
+                raise TarballError(f"the token key unlocked for {base} is not the key of {base}.pub")
+            entries.append(KeyEntry(base, public, private, token, bound))
+        return cls(dict(files), tuple(entries), bindings, tuple(notes))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeysArchive:
         return cls.from_files(read_members(data))
 
-    def private_for(self, public: PublicKey) -> KeyEntry | None:
-        """The pair holding ``public``'s private half (fioctl FindSigner: by public key, not name)."""
-        return next((e for e in self.entries if e.private is not None and e.public.same_key(public)), None)
-
-    def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
-        """Private keys in the archive for ``role``'s key ids: (root's key id, key, member base)."""
-        found = []
+    def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, Signer, str]]:
+        """Signers for ``role``'s key ids: (keyid, signer, member base).  A file key signs
+        itself; a token key signs once the shell has unlocked it (``with_bindings``), and
+        asking for one that is still locked is an error rather than a silent omission."""
+        found: list[tuple[str, Signer, str]] = []
         if role not in meta.roles:
             raise KeyMissingError(f"the root has no {role} role")
-        seen: set[bytes] = set()
-        for keyid, public in meta.role_keys(role).items():
-            entry = self.private_for(public)
-            if entry is not None and entry.private is not None and public.spki_der not in seen:
-                seen.add(public.spki_der)
-                found.append((keyid, entry.private, entry.base))
+        wanted = meta.role_keys(role)
+        seen: set[bytes] = set()  # one public key signs once, whatever ids list it
+        for keyid, public in wanted.items():
+            if public.spki_der in seen:
+                continue
+            for entry in self.entries:
+                if not entry.public.same_key(public):
+                    continue
+                if entry.signer is not None:
+                    seen.add(public.spki_der)
+                    found.append((keyid, entry.signer, entry.base))
+                    break
+                if entry.token is not None:
+                    raise TokenError(
+                        f"{role} key {keyid[:16]} is on {', '.join(entry.token.describe())}, which is not unlocked",
+                        hint="The command asks for the token PIN before signing; run it at the terminal.",
+                    )
         return found
 
-    def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
+    def token_entries_for(self, meta: RootMeta, roles: Iterable[str]) -> list[tuple[str, KeyEntry]]:
+        """(role, entry) for every key of ``roles`` whose private half is only on a token."""
+        out: list[tuple[str, KeyEntry]] = []
+        for role in roles:
+            if role not in meta.roles:
+                continue
+            for public in meta.role_keys(role).values():
+                for entry in self.entries:
+                    if entry.token is not None and entry.private is None and entry.public.same_key(public):
+                        if all(e is not entry for _, e in out):
+                            out.append((role, entry))
+                        break
+        return out
+
+    def with_bindings(self, bindings: Mapping[str, Signer]) -> KeysArchive:
+        """The same archive with unlocked token keys attached (in memory only)."""
+        return KeysArchive.from_files(self.files, {**self.bindings, **bindings})
+
+    def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, Signer, str]]:
         found = self.signers_for(meta, role)
         threshold = meta.roles[role].threshold
         if len(found) < threshold:
@@ -217,7 +295,8 @@ class KeysArchive:
         return found
 
     def has_private_for(self, public: PublicKey) -> bool:
-        return any(e.private is not None and e.public.same_key(public) for e in self.entries)
+        """True when the tarball holds the private half or a token reference for ``public``."""
+        return any((e.private is not None or e.token is not None) and e.public.same_key(public) for e in self.entries)
 
     def with_key(self, role: str, key: PrivateKey) -> KeysArchive:
         """Add ``tufrepo/keys/fioctl-<role>-<keyid>.pub|.sec`` as fioctl names them."""
@@ -227,7 +306,7 @@ class KeysArchive:
         files = dict(self.files)
         files[base + ".pub"] = public_key_file(key.public_key)
         files[base + ".sec"] = secret_key_file(key)
-        return KeysArchive.from_files(files)
+        return KeysArchive.from_files(files, self.bindings)
 
     def with_file(self, name: str, content: bytes, *, replace: bool = False) -> KeysArchive:
         """Add a member; an existing one changes only when ``replace`` says so (fioctl keeps members)."""
@@ -237,13 +316,22 @@ class KeysArchive:
             raise TarballError(f"refusing to change existing member {name!r}; members are kept byte for byte")
         files = dict(self.files)
         files[name] = content
-        return KeysArchive.from_files(files)
+        return KeysArchive.from_files(files, self.bindings)
+
+    def with_token_reference(self, base: str, ref: TokenRef) -> KeysArchive:
+        """Replace ``base``'s ``.sec`` (if any) by the ``.p11`` reference ``ref``."""
+        files = {n: c for n, c in self.files.items() if n != base + ".sec"}
+        if base + ".pub" not in files:
+            raise TarballError(f"{base}.pub is not in the tarball")
+        files[base + ".p11"] = ref.to_member()
+        return KeysArchive.from_files(files, self.bindings)
 
     def subset(self, names: Iterable[str]) -> KeysArchive:
-        return KeysArchive.from_files({n: self.files[n] for n in names})
+        return KeysArchive.from_files({n: self.files[n] for n in names}, self.bindings)
 
     def private_members(self) -> list[str]:
-        return [n for n in self.files if n.endswith(".sec")]
+        """Members that point at private keys: ``.sec`` files and ``.p11`` token references."""
+        return [n for n in self.files if n.endswith((".sec", ".p11"))]
 
     def to_bytes(self, *, mtime: int) -> bytes:
         """A deterministic tar.gz: members in stored order with their bytes unchanged, mode 0600,

@@ -16,31 +16,28 @@ def rehearse(
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
     scenario: str = typer.Option(
-        "default", "--scenario", help="Which factory to rehearse on ('all' runs every scenario; 'list' names them)."
+        "full",
+        "--scenario",
+        help="full or default (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys "
+        "on SoftHSM2 PKCS#11 tokens), first-time (take over a factory whose root key is Foundries'), or an era of "
+        "the zoo of real factories (tests/vectors/factories/<era>).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
     from appliance.common.render import console
+    from appliance.core.errors import UsageError
 
-    from ..rehearsal import Rehearsal
     from ..scenarios import SCENARIOS
-    from ..scenarios import scenario as lookup
 
-    out = console()
-    if scenario == "list":
-        for name in sorted(SCENARIOS):
-            out.print(f"{name:20} {SCENARIOS[name].summary}", markup=False)
-        return
-    names = sorted(SCENARIOS) if scenario == "all" else [lookup(scenario).name]
-    for name in names:
-        with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-            base = workdir / name if workdir is not None and len(names) > 1 else workdir
-            run = Rehearsal(base or Path(temp), key_type=key_type.upper(), scenario=name)
-            ci, prod = run.run()
-            if as_json:
-                out.print_json(ci.to_bytes().decode())
-                out.print_json(prod.to_bytes().decode())
-            else:
-                out.print(f"rehearsal {name} complete: CI and production roots are at version {ci.version}")
+    if scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of {', '.join(sorted(SCENARIOS))}")
+    with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
+        ci, prod = SCENARIOS[scenario](workdir or Path(temp), key_type.upper())
+        out = console()
+        if as_json:
+            out.print_json(ci.to_bytes().decode())
+            out.print_json(prod.to_bytes().decode())
+        else:
+            out.print(f"rehearsal complete: CI and production roots are at version {ci.version} (tables above)")

@@ -138,6 +138,7 @@ def provision_seeded(
     ci_roots: bytes,
     prod_roots: bytes,
     online_keys: bytes | None,
+    first_root_sec: bytes | None = None,
     token: str | None = None,
     now: datetime | None = None,
     random_bytes: RandomBytes = os.urandom,
@@ -155,6 +156,7 @@ def provision_seeded(
         now=now or datetime.now(UTC),
         random_bytes=random_bytes,
         token=token,
+        first_root_sec=first_root_sec,
     )
     state.directory.mkdir(parents=True, exist_ok=True)
     state.add_factory(data)

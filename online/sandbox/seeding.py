@@ -13,16 +13,13 @@ Pure: bytes in, FactoryData or bytes out.
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
-import tarfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from appliance.core.errors import UsageError, VerificationError
 from appliance.core.keys import PrivateKey, RandomBytes, parse_secret_key_file
-from appliance.core.keysarchive import read_members
+from appliance.core.keysarchive import plain_tarball, read_members
 from appliance.core.metadata import Root
 from appliance.core.rootpair import RootPair, check_pair, verify_history
 from appliance.core.strictjson import canonical, loads_object
@@ -55,22 +52,23 @@ def read_roots_tarball(data: bytes, what: str) -> list[Root]:
 
 def roots_tarball(roots: Sequence[Root]) -> bytes:
     """The download-roots layout: ``<N>.root.json`` members, canonical JSON, mode 0644."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:", format=tarfile.USTAR_FORMAT) as archive:
-        for root in roots:
-            body = canonical(root.to_dict())
-            info = tarfile.TarInfo(f"{root.version}.root.json")
-            info.size = len(body)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(body))
-    return gzip.compress(raw.getvalue(), mtime=0)
+    return plain_tarball({f"{root.version}.root.json": canonical(root.to_dict()) for root in roots}, mode=0o644)
 
 
 def parse_online_keys(data: bytes) -> dict[str, PrivateKey]:
-    """``{"targets"|"snapshot"|"timestamp": <.sec key object>}`` (the sandbox's online-keys.json)."""
+    """Either ``{"targets"|"snapshot"|"timestamp": <.sec key object>}`` (the sandbox's online-keys.json)
+    or ``{"online-keys": {role: {"keytype", "private", ...}}, ...}`` (the zoo's server-online-keys.json,
+    whose ``root`` entry, a first-time factory's root key, is not an online key and is skipped)."""
     from appliance.core.strictjson import dumps_compact
 
     obj = loads_object(data, what="online keys file")
+    nested = obj.get("online-keys")
+    if isinstance(nested, dict):
+        obj = {
+            role: {"keytype": entry.get("keytype"), "keyval": {"private": entry.get("private")}}
+            for role, entry in nested.items()
+            if role != "root" and isinstance(entry, dict)
+        }
     out: dict[str, PrivateKey] = {}
     for role, entry in obj.items():
         if role not in ONLINE_ROLES:
@@ -95,9 +93,11 @@ def seed_factory(
     now: datetime,
     random_bytes: RandomBytes,
     token: str | None = None,
+    first_root_sec: bytes | None = None,
 ) -> FactoryData:
     """A factory whose roots are a real factory's: both histories verified link by link as a
-    device walks them, CI and production paired version by version."""
+    device walks them, CI and production paired version by version.  ``first_root_sec``: a
+    first-time factory's root key as the server hands it out at first_root.sec."""
     check_factory_name(name)
     ci = verify_history(ci_roots, None, "CI roots")
     prod = verify_history(prod_roots, None, "production roots")
@@ -118,5 +118,6 @@ def seed_factory(
         archive=None,
         root_key=None,
         offline_targets_key=None,
+        first_root_sec=first_root_sec,
         polis_id=f"sandbox-owner-{name}",
     )
