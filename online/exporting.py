@@ -63,6 +63,7 @@ def export_request(
     }
     if extra_payload is not None:
         payload.update(extra_payload(client))
+    _warn_expiry(pair, payload)
     request = make_request(
         factory=name,
         operation=operation,
@@ -80,6 +81,16 @@ def export_request(
     shown.print(root_table(pair.ci, f"{name} CI root"))
     shown.print(f"{operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path
+
+
+def _warn_expiry(pair: RootPair, payload: dict[str, Any]) -> None:
+    """Every export says so when a root (or production targets it carries) is inside the warning window."""
+    from appliance.core.expiry import assess
+
+    from .expirycheck import print_warnings, root_items, targets_items
+
+    items = root_items(pair.ci, pair.prod) + targets_items(payload.get("production_targets") or {})
+    print_warnings(assess(items, datetime.now(UTC)))
 
 
 def _online_key(client: Any) -> dict[str, Any]:
@@ -105,3 +116,19 @@ def wave_payload(client: Any, wave: str) -> dict[str, Any]:
         raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
     picked = {k: data[k] for k in ("name", "version", "tag", "targets") if k in data}
     return {"online_targets_key": _online_key(client), "wave": picked}
+
+
+def resign_targets_payload(client: Any, tags: list[str]) -> dict[str, Any]:
+    """resign-targets needs the tags' current production targets (every tag when none is named)."""
+    from appliance.core.errors import RemoteError
+
+    from .targets_api import get_production_targets
+
+    found = get_production_targets(client, *tags)
+    missing = [t for t in tags if t not in found]
+    if not found or missing:
+        raise RemoteError(
+            f"no production targets for {', '.join(missing) or 'any tag'} in factory {client.factory}",
+            hint="Production targets exist once a wave has completed; check the tag names.",
+        )
+    return {"production_targets": found}

@@ -25,7 +25,7 @@ from appliance.core.verify import verify_root_chain
 from .config import make_client
 from .station import Station
 
-ROOT_OPERATIONS = ("rotate-root", "rotate-targets")
+ROOT_OPERATIONS = ("rotate-root", "rotate-targets", "resign-root")
 
 
 def device_acceptance(history: list[Root], new: Root, now: datetime, label: str) -> None:
@@ -76,6 +76,12 @@ def import_bundle(
     if request.operation == "sign-targets":
         _import_wave_signatures(station, request, response.result, server, token, token_file)
         return
+    if request.operation == "resign-targets":
+        from .resignimport import import_resigned_targets
+
+        client = make_client(server, token, token_file, request.factory)
+        import_resigned_targets(station, request, response.result, client)
+        return
     if request.operation not in ROOT_OPERATIONS:
         raise BundleError(f"importing {request.operation} responses is not supported by this command")
     now = datetime.now(UTC)
@@ -88,6 +94,11 @@ def import_bundle(
     )
     old = RootPair(ci_history[-1], prod_history[-1])
     verify_new_pair(old, new, now)
+    if request.operation == "resign-root":
+        from appliance.core.resign import check_resign_only
+
+        check_resign_only(old.ci.meta, new.ci.meta, "new CI root")
+        check_resign_only(old.prod.meta, new.prod.meta, "new production root")
     device_acceptance(ci_history, new.ci, now, "CI")
     device_acceptance(prod_history, new.prod, now, "production")
 

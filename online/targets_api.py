@@ -74,3 +74,18 @@ def complete_wave(client: FactoryClient, wave: str) -> None:
         body=b"{}",
         what=f"completing wave {wave} of factory {client.factory}",
     )
+
+
+def resign_production_targets(client: FactoryClient, tag: str, document: dict[str, Any]) -> None:
+    """Sandbox ``POST /ota/factories/<f>/prod-targets/<tag>/resign/`` with ``{"signed", "signatures"}``.
+
+    The offline-signed document differs from the tag's current production targets only in
+    ``expires``; the server adds its online signature.  How the real server takes an offline
+    expiry refresh is not known (bundle-spec.md §5.4), so this endpoint is the sandbox's.
+    """
+    client.request(
+        "POST",
+        _factory_path(client, f"prod-targets/{quote(tag, safe='')}/resign/"),
+        body=dumps_compact(document),
+        what=f"re-signing production targets {tag} of factory {client.factory}",
+    )

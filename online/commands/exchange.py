@@ -111,6 +111,70 @@ def export_sign_targets(
     )
 
 
+@export_app.command("resign-root")
+def export_resign_root(
+    factory: str | None = factory_option(),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    changelog: str = typer.Option(
+        "", "--changelog", "-m", help="Reason (default: 'Refresh TUF root expiration by 1 year')."
+    ),
+    validity_days: int | None = typer.Option(None, "--validity-days", help="New root validity (default 1 year)."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Fetch the root histories into a resign-root request: version + 1 and a later expiry, nothing else."""
+    from appliance.core.resign import ResignParameters
+
+    from ..exporting import export_request
+
+    params = ResignParameters.from_dict(
+        {"changelog": changelog} | ({"validity_days": validity_days} if validity_days is not None else {})
+    )
+    export_request(
+        "resign-root",
+        params.to_dict(),
+        out=out,
+        factory=factory,
+        server=server,
+        token=token,
+        token_file=token_file,
+        home=home,
+    )
+
+
+@export_app.command("resign-targets")
+def export_resign_targets(
+    factory: str | None = factory_option(),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    tags: str = typer.Option("", "--tags", help="Comma-separated production tags (default: every tag)."),
+    validity_days: int | None = typer.Option(None, "--validity-days", help="New validity (default 365 days)."),
+    server: str | None = server_option(),
+    token: str | None = token_option(),
+    token_file: Path | None = token_file_option(),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Fetch the current production targets into a resign-targets request (only the expiry changes)."""
+    from appliance.core.resign import ResignParameters
+
+    from ..exporting import export_request, resign_targets_payload
+
+    params = ResignParameters.from_dict({"validity_days": validity_days} if validity_days is not None else {})
+    tag_list = [t for t in tags.split(",") if t]
+    export_request(
+        "resign-targets",
+        params.to_dict(),
+        out=out,
+        factory=factory,
+        server=server,
+        token=token,
+        token_file=token_file,
+        home=home,
+        extra_payload=lambda client: resign_targets_payload(client, tag_list),
+    )
+
+
 def import_response(
     response: Path = typer.Argument(..., help="Response bundle written by the appliance."),
     server: str | None = server_option(),

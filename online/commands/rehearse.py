@@ -15,16 +15,27 @@ def rehearse(
     workdir: Path | None = typer.Option(None, "--workdir", help="Keep everything here (default: a temp dir)."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
+    scenario: str = typer.Option(
+        "ceremony",
+        "--scenario",
+        help="ceremony: rotate-root, rotate-targets, a wave; expiry: roots and production targets expiring in "
+        "10 days are flagged, re-signed and checked from every earlier root.",
+    ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
     from appliance.common.render import console
+    from appliance.core.errors import UsageError
 
     from ..rehearsal import Rehearsal
+    from ..rehearsal_expiry import ExpiryRehearsal
 
+    scenarios = {"ceremony": Rehearsal, "expiry": ExpiryRehearsal}
+    if scenario not in scenarios:
+        raise UsageError(f"unknown scenario {scenario!r}", hint=f"Choose one of: {', '.join(scenarios)}.")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper())
+        run = scenarios[scenario](workdir or Path(temp), key_type=key_type.upper())
         ci, prod = run.run()
         out = console()
         if as_json:

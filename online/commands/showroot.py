@@ -47,5 +47,9 @@ def show_root(
     out = console()
     out.print(root_table(root, f"{conn.factory} {label} root"))
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
-    if root.meta.expires_at <= datetime.now(UTC):
-        console(stderr=True).print(f"warning: this root expired at {root.meta.expires}")
+    from appliance.core.expiry import ExpiryItem, assess
+
+    from ..expirycheck import print_warnings
+
+    kind = "prod-root" if production else "ci-root"
+    print_warnings(assess([ExpiryItem(kind, root.version, root.meta.expires)], datetime.now(UTC)))

@@ -1,0 +1,104 @@
+"""``resign-root`` and ``resign-targets``: extend expiry offline, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..common.identitycli import HOME_HELP
+
+EXPIRED_ROOT_NOTE = (
+    "Devices still holding it recover once the re-signed root is published: aktualizr walks every newer root "
+    "version checking signatures and version numbers only, and checks expiry on the last root alone."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("resign-root")(resign_root)
+    app.command("resign-targets")(resign_targets)
+
+
+def resign_root(
+    keys: Path = typer.Option(..., "--keys", help="Offline keys tarball (read only)."),
+    request: Path = typer.Option(..., "--request", help="Request bundle from the online station."),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the response bundle to."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
+    show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+) -> None:
+    """Re-sign the CI and production roots with a later expiry: version + 1, nothing else changes."""
+    from datetime import UTC, datetime
+
+    from ..common.render import console
+    from ..core.resign import ResignParameters, plan_root_resign
+    from ..shell.ceremony import Ceremony, root_result
+
+    ceremony = Ceremony.open(home, keys, request, out, operation="resign-root")
+    if ceremony.finish_answered():
+        return
+    params = ResignParameters.from_dict(ceremony.request.parameters)
+    now = datetime.now(UTC).replace(microsecond=0)
+    plan = plan_root_resign(ceremony.current, ceremony.archive, params, now)
+    old, new = plan.old.ci.meta, plan.new.ci.meta
+    details = [
+        f"expiry: {old.expires} -> {new.expires} ({plan.days_gained} days gained)",
+        f"signed by the current root key(s): {', '.join(k[:16] for k in plan.signer_keyids)}",
+    ]
+    if plan.current_expired:
+        warn = console(stderr=True)
+        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.")
+        warn.print(EXPIRED_ROOT_NOTE, markup=False)
+    ceremony.review(plan.new, title="resign-root", details=details, show_json=show_json)
+    ceremony.confirm(yes)
+    ceremony.respond(root_result(plan.new, []), archive_bytes=None, now=now)
+
+
+def resign_targets(
+    keys: Path = typer.Option(..., "--keys", help="Full or targets-only keys tarball (read only)."),
+    request: Path = typer.Option(..., "--request", help="Request bundle from the online station."),
+    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the response bundle to."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
+) -> None:
+    """Sign each tag's current production targets with a later expiry (the server adds its online signature)."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..common.render import console
+    from ..core.errors import BundleError
+    from ..core.metadata import Envelope
+    from ..core.resign import ResignParameters, plan_targets_resign
+    from ..shell.ceremony import Ceremony
+
+    ceremony = Ceremony.open(home, keys, request, out, operation="resign-targets")
+    if ceremony.finish_answered():
+        return
+    params = ResignParameters.from_dict(ceremony.request.parameters)
+    raw = ceremony.request.payload.get("production_targets")
+    if not isinstance(raw, dict):
+        raise BundleError("request payload has no production_targets object")
+    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in raw.items()}
+    now = datetime.now(UTC).replace(microsecond=0)
+    plans = plan_targets_resign(ceremony.current.prod, envelopes, ceremony.archive, params, now)
+
+    table = Table(title="production targets to re-sign", title_justify="left")
+    for column in ("tag", "version", "targets", "expires now", "new expiry", "days gained"):
+        table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
+    for plan in plans:
+        table.add_row(
+            Text(plan.tag),  # outside text: never markup
+            str(plan.old.version),
+            str(len(plan.new_signed.get("targets", {}))),
+            str(plan.old.signed["expires"]),
+            str(plan.new_signed["expires"]),
+            str(plan.days_gained),
+        )
+    signers = sorted({s.keyid[:16] for plan in plans for s in plan.signatures})
+    details = [f"signing with offline targets key(s): {', '.join(signers)}; nothing but the expiry changes"]
+    ceremony.review(None, title="resign-targets", details=details)
+    console().print(table)
+    ceremony.confirm(yes)
+    ceremony.respond({"production_targets": {plan.tag: plan.to_dict() for plan in plans}}, archive_bytes=None, now=now)
