@@ -81,7 +81,7 @@ def resign_production_targets(client: FactoryClient, tag: str, document: dict[st
 
     The offline-signed document differs from the tag's current production targets only in
     ``expires``; the server adds its online signature.  How the real server takes an offline
-    expiry refresh is not known (bundle-spec.md §5.4), so this endpoint is the sandbox's.
+    expiry refresh is not known (bundle-spec.md §10.4), so this endpoint is the sandbox's.
     """
     client.request(
         "POST",

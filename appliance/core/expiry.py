@@ -3,7 +3,7 @@
 Devices refuse metadata past its ``expires``; aktualizr (``TimeStamp::IsExpiredAt``)
 treats a document as expired only when ``expires < now`` — the exact instant is
 still valid — and checks a root's expiry only for the last root of the chain it
-walks (bundle-spec.md §5.3).  ``now`` is always a parameter: nothing here reads a clock.
+walks (bundle-spec.md §10.1).  ``now`` is always a parameter: nothing here reads a clock.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Re-signing before expiry: the same roots (and production targets) with a later ``expires``.
 
-Mirrors fioctl ``keys tuf resign-root`` (bundle-spec.md §5): version + 1, expiry one
+Mirrors fioctl ``keys tuf resign-root`` (bundle-spec.md §10.3): version + 1, expiry one
 calendar year ahead (or the requested number of days), signed by the current root
 key(s); CI and production root together.  Nothing else may change: a re-sign is
 the one ceremony an officer may do routinely, so anything beyond version, expiry

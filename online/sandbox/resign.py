@@ -5,7 +5,7 @@
 future ``expires``; each signature must verify with a production targets key.  The
 server adds its online targets signature and stores the document only when the
 production root's targets threshold is then met.  The real server's way of taking
-such a refresh is unknown (bundle-spec.md §5.4); this is the sandbox's form of it.
+such a refresh is unknown (bundle-spec.md §10.4); this is the sandbox's form of it.
 """
 
 from __future__ import annotations
