@@ -55,7 +55,8 @@ class ExpiryRehearsal:
     def run(self) -> tuple[Root, Root]:
         from appliance.common.home import Home
         from appliance.common.render import console
-        from appliance.core.expiry import ExpiryWindowError, assess, crossing
+        from appliance.core.errors import ExpiryWindowError
+        from appliance.core.expiry import assess, crossing
         from appliance.core.identity import Identity, PeerKey
         from appliance.core.timefmt import add_years
 

@@ -39,11 +39,11 @@ def _online(url: str, token_file: Path, *args: str) -> tuple[int, str, str]:
     return out.returncode, out.stdout, out.stderr
 
 
-def test_expiry_check_exits_11_within_the_window_and_0_outside(tmp_path: Path) -> None:
+def test_expiry_check_exits_12_within_the_window_and_0_outside(tmp_path: Path) -> None:
     state, token_file, _ = _factory(tmp_path, 10)
     with SandboxServer(state) as server:
         code, stdout, stderr = _online(server.url, token_file, "expiry", "--json")
-        assert code == 11, stderr
+        assert code == 12, stderr
         report = json.loads(stdout)
         assert report["within_days"] == 60 and report["within_window"] is True
         assert [(i["kind"], i["version"], i["within_window"]) for i in report["items"]] == [

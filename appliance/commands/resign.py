@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .token import MODULE_HELP, PIN_FD_HELP
 
 EXPIRED_ROOT_NOTE = (
     "Devices still holding it recover once the re-signed root is published: aktualizr walks every newer root "
@@ -26,6 +27,8 @@ def resign_root(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Re-sign the CI and production roots with a later expiry: version + 1, nothing else changes."""
     from datetime import UTC, datetime
@@ -33,17 +36,23 @@ def resign_root(
     from ..common.render import console
     from ..core.resign import ResignParameters, plan_root_resign
     from ..shell.ceremony import Ceremony, root_result
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
     ceremony = Ceremony.open(home, keys, request, out, operation="resign-root")
     if ceremony.finish_answered():
         return
     params = ResignParameters.from_dict(ceremony.request.parameters)
+    ceremony.archive, on_tokens = unlock_tokens(
+        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     plan = plan_root_resign(ceremony.current, ceremony.archive, params, now)
     old, new = plan.old.ci.meta, plan.new.ci.meta
     details = [
         f"expiry: {old.expires} -> {new.expires} ({plan.days_gained} days gained)",
         f"signed by the current root key(s): {', '.join(k[:16] for k in plan.signer_keyids)}",
+        *on_tokens,
     ]
     if plan.current_expired:
         warn = console(stderr=True)
@@ -60,6 +69,8 @@ def resign_targets(
     out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the response bundle to."),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Sign each tag's current production targets with a later expiry (the server adds its online signature)."""
     from datetime import UTC, datetime
@@ -72,17 +83,23 @@ def resign_targets(
     from ..core.metadata import Envelope
     from ..core.resign import ResignParameters, plan_targets_resign
     from ..shell.ceremony import Ceremony
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
     ceremony = Ceremony.open(home, keys, request, out, operation="resign-targets")
     if ceremony.finish_answered():
         return
+    prod = ceremony.current.prod
+    ceremony.archive, on_tokens = unlock_tokens(
+        ceremony.archive, prod.meta, ("targets",), PinSource(pin_fd), module=module
+    )
     params = ResignParameters.from_dict(ceremony.request.parameters)
     raw = ceremony.request.payload.get("production_targets")
     if not isinstance(raw, dict):
         raise BundleError("request payload has no production_targets object")
     envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in raw.items()}
     now = datetime.now(UTC).replace(microsecond=0)
-    plans = plan_targets_resign(ceremony.current.prod, envelopes, ceremony.archive, params, now)
+    plans = plan_targets_resign(prod, envelopes, ceremony.archive, params, now)
 
     table = Table(title="production targets to re-sign", title_justify="left")
     for column in ("tag", "version", "targets", "expires now", "new expiry", "days gained"):
@@ -98,6 +115,7 @@ def resign_targets(
         )
     signers = sorted({s.keyid[:16] for plan in plans for s in plan.signatures})
     details = [f"signing with offline targets key(s): {', '.join(signers)}; nothing but the expiry changes"]
+    details += on_tokens
     ceremony.review(None, title="resign-targets", details=details)
     console().print(table)
     ceremony.confirm(yes)

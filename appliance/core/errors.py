@@ -103,3 +103,38 @@ class BackupPendingError(AirgapError):
 
     exit_code = 10
     hint = "Print the backup, read it back, and re-run the same command with --backup-scan or --backup-typed."
+
+
+class TokenError(AirgapError):
+    """A PKCS#11 token cannot be used: not present, wrong PIN, locked, or missing the key."""
+
+    exit_code = 11
+    hint = "Insert the token named above and check its PIN; nothing was changed."
+
+
+class TokenMissingError(TokenError):
+    """The token (or the key object on it) that a reference names is not present."""
+
+    hint = "Insert the token named above (check its label and serial); nothing was changed."
+
+
+class TokenPinError(TokenError):
+    """The token refused the PIN."""
+
+    hint = "Re-run and type the token's user PIN; tokens lock after a few wrong PINs. Nothing was changed."
+
+
+class TokenLockedError(TokenError):
+    """The token's user PIN is locked after too many wrong attempts."""
+
+    hint = "Unlock the token with its SO PIN (vendor tool) or use the second token; nothing was changed."
+
+
+class ExpiryWindowError(AirgapError):
+    """Something a device needs expires within the warning window (or already has)."""
+
+    exit_code = 12
+    hint = (
+        "Re-sign before devices stop updating: 'tuf-online export resign-root' for the roots, "
+        "'tuf-online export resign-targets' for production targets."
+    )

@@ -14,22 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import AirgapError, VerificationError
+from .errors import VerificationError
 from .timefmt import parse_expires
 
 DEFAULT_WINDOW_DAYS = 60
 MAX_WINDOW_DAYS = 3660
 DAY = timedelta(days=1)
-
-
-class ExpiryWindowError(AirgapError):
-    """Something a device needs expires within the warning window (or already has)."""
-
-    exit_code = 11
-    hint = (
-        "Re-sign before devices stop updating: 'tuf-online export resign-root' for the roots, "
-        "'tuf-online export resign-targets' for production targets."
-    )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import BundleError, VerificationError
 from .expiry import check_new_expiry, days_gained
-from .keys import PrivateKey, SignatureEntry
+from .keys import PublicKey, SignatureEntry, Signer
 from .keysarchive import KeysArchive
 from .metadata import Envelope, Root, RootMeta, sign_root
 from .rootpair import RootPair, check_pair, production_variant
@@ -125,10 +125,14 @@ class _KeyidSigner:
     """Signs under the key id the root lists (it may be of an older key-id era)."""
 
     keyid: str
-    key: PrivateKey
+    key: Signer
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self.key.public_key
 
     def sign(self, payload: bytes) -> SignatureEntry:
-        return self.key.sign(payload, keyid=self.keyid)
+        return replace(self.key.sign(payload), keyid=self.keyid)
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ def plan_targets_resign(
         check_new_expiry(f"production targets {tag}", str(envelope.signed["expires"]), new_expires, now)
         new_signed = {**envelope.signed, "expires": new_expires}
         payload = canonical(new_signed)
-        sigs = tuple(key.sign(payload, keyid=keyid) for keyid, key, _ in signers)
+        sigs = tuple(replace(key.sign(payload), keyid=keyid) for keyid, key, _ in signers)
         out.append(TargetsResign(tag, envelope, new_signed, sigs))
     return out
 

@@ -21,7 +21,7 @@ def expiry(
     within: int = typer.Option(60, "--within", help="Warning window in days (0 to 3660)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
-    """Report CI root, production root and production targets expiry; exit 11 if any is within the window."""
+    """Report CI root, production root and production targets expiry; exit 12 if any is within the window."""
     import sys
     from datetime import UTC, datetime
 
@@ -29,8 +29,8 @@ def expiry(
     from rich.text import Text
 
     from appliance.common.render import console
-    from appliance.core.errors import UsageError, VerificationError
-    from appliance.core.expiry import ExpiryWindowError, assess, check_window, crossing, report_json
+    from appliance.core.errors import ExpiryWindowError, UsageError, VerificationError
+    from appliance.core.expiry import assess, check_window, crossing, report_json
     from appliance.core.strictjson import dumps_pretty
 
     from ..config import resolve_connection

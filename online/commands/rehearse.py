@@ -16,10 +16,11 @@ def rehearse(
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
     scenario: str = typer.Option(
-        "ceremony",
+        "full",
         "--scenario",
-        help="ceremony: rotate-root, rotate-targets, a wave; expiry: roots and production targets expiring in "
-        "10 days are flagged, re-signed and checked from every earlier root.",
+        help="full (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys on "
+        "SoftHSM2 PKCS#11 tokens), or expiry (roots and production targets expiring in "
+        "10 days: flagged, re-signed, chains checked from every earlier root).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
@@ -28,15 +29,12 @@ def rehearse(
     from appliance.common.render import console
     from appliance.core.errors import UsageError
 
-    from ..rehearsal import Rehearsal
-    from ..rehearsal_expiry import ExpiryRehearsal
+    from ..scenarios import SCENARIOS
 
-    scenarios = {"ceremony": Rehearsal, "expiry": ExpiryRehearsal}
-    if scenario not in scenarios:
-        raise UsageError(f"unknown scenario {scenario!r}", hint=f"Choose one of: {', '.join(scenarios)}.")
+    if scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of {', '.join(sorted(SCENARIOS))}")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        run = scenarios[scenario](workdir or Path(temp), key_type=key_type.upper())
-        ci, prod = run.run()
+        ci, prod = SCENARIOS[scenario](workdir or Path(temp), key_type.upper())
         out = console()
         if as_json:
             out.print_json(ci.to_bytes().decode())
