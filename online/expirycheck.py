@@ -6,12 +6,12 @@ The arithmetic is in ``appliance.core.expiry``; this module only fetches and pri
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
 
 from appliance.common.render import console
-from appliance.core.expiry import DEFAULT_WINDOW_DAYS, ExpiryItem, ExpiryStatus, assess, warning_lines
+from appliance.core.expiry import DEFAULT_WINDOW_DAYS, ExpiryItem, ExpiryStatus, warning_lines
 from appliance.core.metadata import Envelope, Root
+
+from .api import FactoryClient
 
 
 def root_items(ci: Root, prod: Root) -> list[ExpiryItem]:
@@ -21,20 +21,21 @@ def root_items(ci: Root, prod: Root) -> list[ExpiryItem]:
     ]
 
 
-def targets_items(production_targets: Mapping[str, Any]) -> list[ExpiryItem]:
+def targets_items(production_targets: Mapping[str, Envelope]) -> list[ExpiryItem]:
     items = []
-    for tag, raw in sorted(production_targets.items()):
-        envelope = Envelope.from_dict(raw, what=f"production targets {tag}")
+    for tag, envelope in sorted(production_targets.items()):
         items.append(ExpiryItem("prod-targets", envelope.version, str(envelope.signed.get("expires")), tag))
     return items
 
 
-def fetch_items(client: Any) -> list[ExpiryItem]:
+def fetch_items(client: FactoryClient) -> list[ExpiryItem]:
     from .targets_api import get_production_targets
 
     ci = Root.from_bytes(client.get_root(), what="current CI root")
     prod = Root.from_bytes(client.get_root(production=True), what="current production root")
-    return root_items(ci, prod) + targets_items(get_production_targets(client))
+    found = get_production_targets(client)
+    envelopes = {tag: Envelope.from_dict(raw, what=f"production targets {tag}") for tag, raw in found.items()}
+    return root_items(ci, prod) + targets_items(envelopes)
 
 
 def print_warnings(statuses: Sequence[ExpiryStatus], window_days: int = DEFAULT_WINDOW_DAYS) -> None:
@@ -42,7 +43,3 @@ def print_warnings(statuses: Sequence[ExpiryStatus], window_days: int = DEFAULT_
     err = console(stderr=True)
     for line in warning_lines(statuses, window_days):
         err.print(line, markup=False)
-
-
-def warn_roots(ci: Root, prod: Root, now: datetime | None = None) -> None:
-    print_warnings(assess(root_items(ci, prod), now or datetime.now(UTC)))

@@ -2,7 +2,7 @@
 
 The factory was made 355 days ago (so everything fioctl-style expires one year after
 that); its production targets come from a wave completed back then.  The scenario
-runs the expiry check (which must exit 11), the resign-root and resign-targets
+runs the expiry check (which must flag all three), the resign-root and resign-targets
 ceremonies over loopback HTTP with the appliance in its own process, the check
 again (which must now pass), and then walks the published root histories as
 aktualizr does: from every earlier version to the new root, both today and on a
@@ -12,24 +12,23 @@ day after the old roots expired (a device that was offline past the expiry).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from appliance.core.errors import AirgapError, VerificationError
 from appliance.core.metadata import Root
 
+from .api import FactoryClient
 from .rehearsal import AppRunner, subprocess_appliance
 
 DAYS_LEFT = 10
 
 
-def _history(client: Any, production: bool) -> list[Root]:
+def _history(client: FactoryClient, production: bool) -> list[Root]:
     from .exporting import fetch_history
 
-    return fetch_history(client, production)
+    return list(fetch_history(client, production))
 
 
 def check_every_start(history: list[Root], now: datetime) -> int:
@@ -58,11 +57,13 @@ class ExpiryRehearsal:
         from appliance.core.errors import ExpiryWindowError
         from appliance.core.expiry import assess, crossing
         from appliance.core.identity import Identity, PeerKey
+        from appliance.core.operations import ResignRootRequest
+        from appliance.core.resign import ResignParameters
         from appliance.core.timefmt import add_years
 
-        from .config import make_client
+        from .config import ConnectionOptions
         from .expirycheck import fetch_items
-        from .exporting import export_request, resign_targets_payload, wave_payload
+        from .exporting import RequestBuilder, export_request, resign_targets_request, sign_targets_request
         from .importing import import_bundle
         from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
@@ -81,7 +82,7 @@ class ExpiryRehearsal:
         token_file.write_text(made.token)
         token_file.chmod(0o600)
         with SandboxServer(work / "sandbox-state", clock=lambda: clock[0]) as server:
-            args: dict[str, Any] = {"server": server.url, "token": None, "token_file": token_file, "home": station_home}
+            connection = ConnectionOptions(server=server.url, factory=self.factory, token_file=token_file)
             Home(station_home, "station").create(Identity("station", "rehearsal-station", os.urandom(32)))
             self.appliance(["init", "--home", str(appliance_home), "--name", "rehearsal-appliance"])
             self.appliance(
@@ -89,23 +90,20 @@ class ExpiryRehearsal:
             )
             Home(station_home, "station").pin(PeerKey.from_bytes((appliance_home / "identity.pub").read_bytes()))
 
-            def ceremony(
-                operation: str, params: dict[str, object], extra: Callable[[Any], dict[str, Any]] | None
-            ) -> None:
-                request = export_request(
-                    operation, params, out=stick, factory=self.factory, extra_payload=extra, **args
-                )
+            def ceremony(operation: str, build: RequestBuilder) -> None:
+                request = export_request(build, out=stick, connection=connection, home=station_home)
                 self.appliance(
                     [operation, "--home", str(appliance_home), "--keys", str(keys), "--request", str(request)]
                     + ["--out", str(stick), "--yes"]
                 )
-                import_bundle(stick / request.name.replace("request-", "response-"), **args)
+                response = stick / request.name.replace("request-", "response-")
+                import_bundle(response, connection=connection, home=station_home)
                 self.log.append(operation)
 
-            api = make_client(server.url, None, token_file, self.factory)
+            api = connection.resolve().client()
             # Back then: a wave made the production targets, expiring with the roots.
             create_wave(api, "wave-1", 2, "production")
-            ceremony("sign-targets", {"wave": "wave-1"}, lambda c: wave_payload(c, "wave-1"))
+            ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"))
             complete_wave(api, "wave-1")
             clock[0] = self.now  # today: everything expires in DAYS_LEFT days
 
@@ -118,8 +116,9 @@ class ExpiryRehearsal:
             self.log.append("expiry warning")
 
             old_ci = Root.from_bytes(api.get_root())
-            ceremony("resign-root", {"changelog": "rehearsal: refresh expiry"}, None)
-            ceremony("resign-targets", {}, lambda c: resign_targets_payload(c, []))
+            refresh = ResignParameters.from_dict({"changelog": "rehearsal: refresh expiry"})
+            ceremony("resign-root", lambda c: ResignRootRequest(refresh))
+            ceremony("resign-targets", lambda c: resign_targets_request(c, ResignParameters.from_dict({}), []))
 
             still = crossing(assess(fetch_items(api), self.now), 60)
             if still:

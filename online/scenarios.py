@@ -26,7 +26,7 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "move"})
+PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "resign-root", "resign-targets", "move"})
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from appliance.core.errors import RemoteError
+from appliance.core.errors import HTTPStatusError
+from appliance.core.metadata import Envelope
 from appliance.core.strictjson import dumps_compact, loads_object
 
-from .client import FactoryClient
+from .api import FactoryClient
 
 
 def _factory_path(client: FactoryClient, rest: str) -> str:
@@ -24,8 +25,8 @@ def get_production_targets(client: FactoryClient, *tags: str) -> dict[str, Any]:
             query={"tag": ",".join(tags)},
             what=f"fetching production targets of factory {client.factory}",
         )
-    except RemoteError as exc:
-        if getattr(exc, "status", None) == 404:
+    except HTTPStatusError as exc:
+        if exc.status == 404:
             return {}
         raise
     return loads_object(response.body, what="production targets")
@@ -76,7 +77,7 @@ def complete_wave(client: FactoryClient, wave: str) -> None:
     )
 
 
-def resign_production_targets(client: FactoryClient, tag: str, document: dict[str, Any]) -> None:
+def resign_production_targets(client: FactoryClient, tag: str, document: Envelope) -> None:
     """Sandbox ``POST /ota/factories/<f>/prod-targets/<tag>/resign/`` with ``{"signed", "signatures"}``.
 
     The offline-signed document differs from the tag's current production targets only in
@@ -86,6 +87,6 @@ def resign_production_targets(client: FactoryClient, tag: str, document: dict[st
     client.request(
         "POST",
         _factory_path(client, f"prod-targets/{quote(tag, safe='')}/resign/"),
-        body=dumps_compact(document),
+        body=dumps_compact({"signed": document.signed, "signatures": [s.to_dict() for s in document.signatures]}),
         what=f"re-signing production targets {tag} of factory {client.factory}",
     )

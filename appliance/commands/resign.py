@@ -34,20 +34,20 @@ def resign_root(
     from datetime import UTC, datetime
 
     from ..common.render import console
-    from ..core.resign import ResignParameters, plan_root_resign
-    from ..shell.ceremony import Ceremony, root_result
+    from ..core.operations import ResignRootRequest, root_result
+    from ..core.resign import plan_root_resign
+    from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="resign-root")
+    ceremony = Ceremony.open(home, keys, request, out, kind=ResignRootRequest)
     if ceremony.finish_answered():
         return
-    params = ResignParameters.from_dict(ceremony.request.parameters)
     ceremony.archive, on_tokens = unlock_tokens(
         ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
     )
     now = datetime.now(UTC).replace(microsecond=0)
-    plan = plan_root_resign(ceremony.current, ceremony.archive, params, now)
+    plan = plan_root_resign(ceremony.current, ceremony.archive, ceremony.body.params, now)
     old, new = plan.old.ci.meta, plan.new.ci.meta
     details = [
         f"expiry: {old.expires} -> {new.expires} ({plan.days_gained} days gained)",
@@ -56,7 +56,7 @@ def resign_root(
     ]
     if plan.current_expired:
         warn = console(stderr=True)
-        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.")
+        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.", markup=False)
         warn.print(EXPIRED_ROOT_NOTE, markup=False)
     ceremony.review(plan.new, title="resign-root", details=details, show_json=show_json)
     ceremony.confirm(yes)
@@ -75,48 +75,28 @@ def resign_targets(
     """Sign each tag's current production targets with a later expiry (the server adds its online signature)."""
     from datetime import UTC, datetime
 
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..common.render import console
-    from ..core.errors import BundleError
-    from ..core.metadata import Envelope
-    from ..core.resign import ResignParameters, plan_targets_resign
+    from ..core.operations import ResignedTargets, ResignTargetsRequest
+    from ..core.resign import plan_targets_resign
+    from ..core.review import resign_table
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="resign-targets")
+    ceremony = Ceremony.open(home, keys, request, out, kind=ResignTargetsRequest)
     if ceremony.finish_answered():
         return
     prod = ceremony.current.prod
     ceremony.archive, on_tokens = unlock_tokens(
         ceremony.archive, prod.meta, ("targets",), PinSource(pin_fd), module=module
     )
-    params = ResignParameters.from_dict(ceremony.request.parameters)
-    raw = ceremony.request.payload.get("production_targets")
-    if not isinstance(raw, dict):
-        raise BundleError("request payload has no production_targets object")
-    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in raw.items()}
+    body = ceremony.body
     now = datetime.now(UTC).replace(microsecond=0)
-    plans = plan_targets_resign(prod, envelopes, ceremony.archive, params, now)
+    plans = plan_targets_resign(prod, body.production_targets, ceremony.archive, body.params, now)
 
-    table = Table(title="production targets to re-sign", title_justify="left")
-    for column in ("tag", "version", "targets", "expires now", "new expiry", "days gained"):
-        table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
-    for plan in plans:
-        table.add_row(
-            Text(plan.tag),  # outside text: never markup
-            str(plan.old.version),
-            str(len(plan.new_signed.get("targets", {}))),
-            str(plan.old.signed["expires"]),
-            str(plan.new_signed["expires"]),
-            str(plan.days_gained),
-        )
     signers = sorted({s.keyid[:16] for plan in plans for s in plan.signatures})
     details = [f"signing with offline targets key(s): {', '.join(signers)}; nothing but the expiry changes"]
     details += on_tokens
-    ceremony.review(None, title="resign-targets", details=details)
-    console().print(table)
+    ceremony.review(None, title="resign-targets", details=details, resigned=resign_table(plans))
     ceremony.confirm(yes)
-    ceremony.respond({"production_targets": {plan.tag: plan.to_dict() for plan in plans}}, archive_bytes=None, now=now)
+    result = ResignedTargets({plan.tag: plan.new for plan in plans})
+    ceremony.respond(result, archive_bytes=None, now=now)

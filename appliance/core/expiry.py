@@ -2,8 +2,9 @@
 
 Devices refuse metadata past its ``expires``; aktualizr (``TimeStamp::IsExpiredAt``)
 treats a document as expired only when ``expires < now`` — the exact instant is
-still valid — and checks a root's expiry only for the last root of the chain it
-walks (bundle-spec.md §10.1).  ``now`` is always a parameter: nothing here reads a clock.
+still valid; ``timefmt.is_expired`` is that one rule for the whole project — and
+checks a root's expiry only for the last root of the chain it walks (bundle-spec.md
+§10.1).  ``now`` is always a parameter: nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import VerificationError
-from .timefmt import parse_expires
+from .timefmt import is_expired, parse_expires
 
 DEFAULT_WINDOW_DAYS = 60
 MAX_WINDOW_DAYS = 3660
@@ -41,11 +42,17 @@ class ExpiryItem:
 @dataclass(frozen=True)
 class ExpiryStatus:
     item: ExpiryItem
-    remaining: timedelta  # expires - now; negative once past
+    expires_at: datetime
+    now: datetime
+
+    @property
+    def remaining(self) -> timedelta:
+        """expires - now, in whole seconds as aktualizr compares them; negative exactly when expired."""
+        return self.expires_at - self.now.replace(microsecond=0)
 
     @property
     def expired(self) -> bool:
-        return self.remaining < timedelta(0)  # aktualizr: expires < now
+        return is_expired(self.expires_at, self.now)
 
     @property
     def days_left(self) -> int:
@@ -71,7 +78,7 @@ def check_window(days: int) -> int:
 
 
 def assess(items: Iterable[ExpiryItem], now: datetime) -> list[ExpiryStatus]:
-    return [ExpiryStatus(item, parse_expires(item.expires) - now) for item in items]
+    return [ExpiryStatus(item, parse_expires(item.expires), now) for item in items]
 
 
 def crossing(statuses: Sequence[ExpiryStatus], window_days: int) -> list[ExpiryStatus]:

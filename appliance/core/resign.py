@@ -27,7 +27,7 @@ from .rootpair import RootPair, check_pair, production_variant
 from .rotation import _changelog, verify_new_pair
 from .strictjson import canonical, check_signable_string
 from .targets import check_production_targets, offline_targets_signers, parse_targets
-from .timefmt import add_years, format_expires
+from .timefmt import add_years, format_expires, is_expired
 
 DEFAULT_RESIGN_CHANGELOG = "Refresh TUF root expiration by 1 year"  # fioctl resign-root's default message
 DEFAULT_TARGETS_VALIDITY_DAYS = 365  # fioctl waves init --expires-days default
@@ -140,7 +140,7 @@ class RootResign:
     old: RootPair
     new: RootPair
     signer_keyids: tuple[str, ...]
-    current_expired: bool  # aktualizr: expires < now
+    current_expired: bool
     days_gained: int
 
 
@@ -164,7 +164,7 @@ def plan_root_resign(current: RootPair, archive: KeysArchive, params: ResignPara
         current,
         new,
         tuple(s.keyid for s in signers),
-        current.ci.meta.expires_at < now,
+        is_expired(current.ci.meta.expires_at, now),
         days_gained(ci.expires, new_expires),
     )
 
@@ -180,8 +180,9 @@ class TargetsResign:
     def days_gained(self) -> int:
         return days_gained(str(self.old.signed["expires"]), str(self.new_signed["expires"]))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"signed": self.new_signed, "signatures": [s.to_dict() for s in self.signatures]}
+    @property
+    def new(self) -> Envelope:
+        return Envelope(self.new_signed, self.signatures)
 
 
 def plan_targets_resign(

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from ..config import factory_option, server_option, token_file_option, token_option
+from ..config import ConnectionOptions
+from .options import connection_options
 
 
 def register(app: typer.Typer) -> None:
     app.command("expiry")(expiry)
 
 
+@connection_options()
 def expiry(
-    server: str | None = server_option(),
-    factory: str | None = factory_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     within: int = typer.Option(60, "--within", help="Warning window in days (0 to 3660)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
@@ -33,14 +30,13 @@ def expiry(
     from appliance.core.expiry import assess, check_window, crossing, report_json
     from appliance.core.strictjson import dumps_pretty
 
-    from ..config import resolve_connection
     from ..expirycheck import fetch_items
 
     try:
         check_window(within)
     except VerificationError as exc:
         raise UsageError(exc.message) from None
-    conn = resolve_connection(server, factory, token, token_file)
+    conn = connection.resolve()
     now = datetime.now(UTC).replace(microsecond=0)
     statuses = assess(fetch_items(conn.client()), now)
     if as_json:

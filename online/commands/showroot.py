@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from ..config import factory_option, server_option, token_file_option, token_option
+from ..config import ConnectionOptions
+from .options import connection_options
 
 
 def register(app: typer.Typer) -> None:
     app.command("show-root")(show_root)
 
 
+@connection_options()
 def show_root(
-    server: str | None = server_option(),
-    factory: str | None = factory_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     production: bool = typer.Option(False, "--production", help="Show the production root instead of the CI root."),
     version: int | None = typer.Option(None, "--version", min=1, help="Show this version instead of the current one."),
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as pretty JSON instead of a table."),
@@ -28,13 +25,14 @@ def show_root(
 
     from appliance.common.render import console, root_table
     from appliance.core.errors import VerificationError
+    from appliance.core.expiry import ExpiryItem, assess
     from appliance.core.metadata import Root
     from appliance.core.strictjson import dumps_pretty
     from appliance.core.verify import verify_self_signed
 
-    from ..config import resolve_connection
+    from ..expirycheck import print_warnings
 
-    conn = resolve_connection(server, factory, token, token_file)
+    conn = connection.resolve()
     label = "production" if production else "CI"
     data = conn.client().get_root(production=production, version=version)
     root = Root.from_bytes(data, what=f"{label} root.json from {conn.server}")
@@ -47,9 +45,5 @@ def show_root(
     out = console()
     out.print(root_table(root, f"{conn.factory} {label} root"))
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
-    from appliance.core.expiry import ExpiryItem, assess
-
-    from ..expirycheck import print_warnings
-
     kind = "prod-root" if production else "ci-root"
     print_warnings(assess([ExpiryItem(kind, root.version, root.meta.expires)], datetime.now(UTC)))

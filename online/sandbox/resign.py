@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from appliance.core.errors import InputFormatError, VerificationError
+from appliance.core.errors import InputFormatError, Refusal, VerificationError
 from appliance.core.expiry import check_new_expiry
 from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Envelope, Root
@@ -21,7 +21,6 @@ from appliance.core.strictjson import loads_object
 from appliance.core.targets import add_signatures
 from appliance.core.verify import check_threshold
 
-from .rules import Refusal
 from .waves import MAX_WAVE_BYTES, publishable
 
 

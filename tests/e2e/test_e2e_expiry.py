@@ -11,9 +11,12 @@ import pytest
 
 from appliance.common.home import Home
 from appliance.core.identity import Identity, PeerKey
+from appliance.core.operations import ResignRootRequest
+from appliance.core.resign import ResignParameters
 from appliance.core.strictjson import dumps_compact
 from appliance.core.timefmt import add_years, format_expires
 from appliance.core.verify import verify_root_chain
+from online.config import ConnectionOptions
 from online.exporting import export_request, fetch_history
 from online.importing import import_bundle
 from online.rehearsal_expiry import ExpiryRehearsal
@@ -88,18 +91,20 @@ def test_resign_root_of_an_expired_factory_warns_and_devices_recover(
     stick = tmp_path / "stick"
     stick.mkdir()
     with SandboxServer(state) as server:
-        args = {"server": server.url, "token": None, "token_file": token_file, "home": station_home}
-        request = export_request("resign-root", {"changelog": "late"}, out=stick, factory="acme", **args)  # type: ignore[arg-type]
+        connection = ConnectionOptions(server=server.url, factory="acme", token_file=token_file)
+        params = ResignParameters.from_dict({"changelog": "late"})
+        request = export_request(
+            lambda c: ResignRootRequest(params), out=stick, connection=connection, home=station_home
+        )
         assert "warning: CI root v1 EXPIRED at" in capsys.readouterr().err
         done = run_operation("resign-root", appliance_home, tmp_path / "keys.tgz", request, stick, "--yes")
         assert done.returncode == 0, done.stderr
         assert "warning: the current root v1 already expired at" in done.stderr
         assert "checks expiry on the last root alone" in done.stderr
         assert "days gained" in done.stdout
-        import_bundle(stick / request.name.replace("request-", "response-"), **args)  # type: ignore[arg-type]
-        from online.config import make_client
-
-        client = make_client(server.url, None, token_file, "acme")
+        response = stick / request.name.replace("request-", "response-")
+        import_bundle(response, connection=connection, home=station_home)
+        client = connection.resolve().client()
         for production in (False, True):
             history = fetch_history(client, production)
             assert [r.version for r in history] == [1, 2]
@@ -114,8 +119,11 @@ def test_appliance_refuses_a_re_sign_that_shortens_the_expiry(tmp_path: Path) ->
     stick = tmp_path / "stick"
     stick.mkdir()
     with SandboxServer(state) as server:
-        args = {"server": server.url, "token": None, "token_file": token_file, "home": station_home}
-        request = export_request("resign-root", {"validity_days": 30}, out=stick, factory="acme", **args)  # type: ignore[arg-type]
+        connection = ConnectionOptions(server=server.url, factory="acme", token_file=token_file)
+        params = ResignParameters.from_dict({"validity_days": 30})
+        request = export_request(
+            lambda c: ResignRootRequest(params), out=stick, connection=connection, home=station_home
+        )
         done = run_operation("resign-root", appliance_home, tmp_path / "keys.tgz", request, stick, "--yes")
         assert done.returncode == 4
         assert "is not later than the current" in done.stderr

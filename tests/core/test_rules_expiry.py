@@ -20,6 +20,17 @@ from appliance.core.expiry import (
 )
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Envelope, RoleKeys, Root, RootMeta, sign_root
+from appliance.core.operations import (
+    KINDS,
+    Operation,
+    OperationKind,
+    ResignedTargets,
+    ResignRootRequest,
+    ResignTargetsRequest,
+    RootResult,
+    request_body,
+    result_body,
+)
 from appliance.core.resign import (
     ResignParameters,
     check_targets_resign_only,
@@ -30,7 +41,7 @@ from appliance.core.resign import (
 from appliance.core.rootpair import RootPair, production_variant
 from appliance.core.strictjson import canonical
 from appliance.core.timefmt import format_expires
-from appliance.core.verify import verify_root_chain
+from appliance.core.verify import check_root_update, verify_root_chain
 from tests.helpers_ceremony import seeded
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -329,3 +340,65 @@ def test_targets_resign_only_refuses_other_changes() -> None:
 def test_resign_parameters_refused(data: dict[str, object]) -> None:
     with pytest.raises(BundleError):
         ResignParameters.from_dict(data)
+
+
+# --- one expiry rule: the window report, the verifier and the re-sign plan agree ------------------
+
+
+@pytest.mark.parametrize(
+    ("expires", "now", "expired"),
+    [
+        (at(), NOW, False),  # the exact instant is still valid (aktualizr: expires < now)
+        (at(), NOW + timedelta(microseconds=500_000), False),  # compared in whole seconds
+        (at(), NOW + timedelta(seconds=1), True),
+        (at(seconds=-1), NOW, True),
+    ],
+    ids=["exact-instant", "same-second", "second-after", "second-before-now"],
+)
+def test_every_expiry_judgement_uses_the_same_boundary(expires: str, now: datetime, expired: bool) -> None:
+    [status] = assess([ExpiryItem("ci-root", 2, expires)], now)
+    assert status.expired is expired
+    assert (status.days_left < 0) is expired  # the report never says "in -1 days" for a valid root
+    ci, prod, archive = factory(expires)
+    assert check_root_update(ci[0], ci[1], now).expired is expired
+    plan = plan_root_resign(RootPair(ci[-1], prod[-1]), archive, ResignParameters("", None), now)
+    assert plan.current_expired is expired
+
+
+# --- the two operations on the wire ----------------------------------------------------------------
+
+
+def test_resign_operations_are_registered_and_round_trip() -> None:
+    assert KINDS[Operation.RESIGN_ROOT] == OperationKind(ResignRootRequest, RootResult)
+    assert KINDS[Operation.RESIGN_TARGETS] == OperationKind(ResignTargetsRequest, ResignedTargets)
+    root = ResignRootRequest(ResignParameters("refresh", 400))
+    assert request_body(Operation.RESIGN_ROOT, root.parameters(), root.payload()) == root
+    envelope = prod_targets(at(days=10))
+    targets = ResignTargetsRequest(ResignParameters("", None), {"production": envelope})
+    back = request_body(Operation.RESIGN_TARGETS, targets.parameters(), targets.payload())
+    assert isinstance(back, ResignTargetsRequest)
+    assert back.production_targets["production"].to_dict() == envelope.to_dict()
+    result = ResignedTargets({"production": envelope})
+    parsed = result_body(Operation.RESIGN_TARGETS, result.to_wire())
+    assert isinstance(parsed, ResignedTargets) and parsed.tarball_sha256 is None
+    assert parsed.to_wire() == result.to_wire()
+
+
+@pytest.mark.parametrize(
+    ("result", "match"),
+    [
+        ({}, "no re-signed production targets"),
+        ({"production_targets": {}}, "no re-signed production targets"),
+        ({"production_targets": {"p": {"signed": {}}}}, "is not {signed, signatures}"),
+        ({"production_targets": {"p": {"signed": {}, "signatures": [], "x": 1}}}, "is not {signed, signatures}"),
+        ({"production_targets": {"p": {"signed": {}, "signatures": []}}}, "no signature for tag 'p'"),
+    ],
+)
+def test_resigned_targets_result_refusals(result: dict[str, object], match: str) -> None:
+    with pytest.raises(BundleError, match=match):
+        ResignedTargets.from_wire(result)
+
+
+def test_resign_targets_request_needs_its_production_targets() -> None:
+    with pytest.raises(BundleError, match="production_targets"):
+        ResignTargetsRequest.from_wire({}, {})
