@@ -19,11 +19,14 @@ from appliance.core.metadata import Envelope, Root
 from appliance.core.operations import (
     AnyRequest,
     Histories,
+    ResignTargetsRequest,
     RotateRootRequest,
     RotateTargetsRequest,
     SignTargetsRequest,
     Wave,
 )
+from appliance.core.resign import ResignParameters
+from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters
 
 from .api import FactoryClient
@@ -79,6 +82,7 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
         body = replace(body, params=replace(body.params, polis_id=client.get_polis_id()))
     if isinstance(body, RotateRootRequest) and body.first_root_sealed == FIRST_TIME:
         body = replace(body, first_root_sealed=seal_first_root(client.get_first_root_key(), appliance))
+    _warn_expiry(pair, body)
     request = make_operation_request(
         conn.factory,
         body,
@@ -95,6 +99,17 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     shown.print(root_table(pair.ci, f"{conn.factory} CI root"))
     shown.print(f"{request.operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path
+
+
+def _warn_expiry(pair: RootPair, body: AnyRequest) -> None:
+    """Every export says so when a root (or production targets it carries) is inside the warning window."""
+    from appliance.core.expiry import assess
+
+    from .expirycheck import print_warnings, root_items, targets_items
+
+    carried = body.production_targets if isinstance(body, RotateTargetsRequest | ResignTargetsRequest) else {}
+    items = root_items(pair.ci, pair.prod) + targets_items(carried)
+    print_warnings(assess(items, datetime.now(UTC)))
 
 
 def _online_key(client: FactoryClient) -> PublicKey:
@@ -118,3 +133,18 @@ def sign_targets_request(client: FactoryClient, wave: str) -> AnyRequest:
         raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
     picked = {k: data[k] for k in Wave.WIRE_FIELDS if k in data}
     return SignTargetsRequest(Wave.from_wire(picked), _online_key(client))
+
+
+def resign_targets_request(client: FactoryClient, params: ResignParameters, tags: list[str]) -> AnyRequest:
+    """resign-targets needs the tags' current production targets (every tag when none is named)."""
+    from .targets_api import get_production_targets
+
+    found = get_production_targets(client, *tags)
+    missing = [t for t in tags if t not in found]
+    if not found or missing:
+        raise RemoteError(
+            f"no production targets for {', '.join(missing) or 'any tag'} in factory {client.factory}",
+            hint="Production targets exist once a wave has completed; check the tag names.",
+        )
+    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
+    return ResignTargetsRequest(params, envelopes)

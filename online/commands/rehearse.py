@@ -19,8 +19,9 @@ def rehearse(
         "full",
         "--scenario",
         help="full or default (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys "
-        "on SoftHSM2 PKCS#11 tokens), first-time (take over a factory whose root key is Foundries'), or an era of "
-        "the zoo of real factories (tests/vectors/factories/<era>).",
+        "on SoftHSM2 PKCS#11 tokens), expiry (roots and production targets expiring in 10 days: flagged, "
+        "re-signed, chains checked from every earlier root), first-time (take over a factory whose root key is "
+        "Foundries'), or an era of the zoo of real factories (tests/vectors/factories/<era>).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
