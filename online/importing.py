@@ -59,8 +59,15 @@ def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
 
 
 def import_bundle(
-    response_path: Path, *, server: str | None, token: str | None, token_file: Path | None, home: Path | None
+    response_path: Path,
+    *,
+    server: str | None,
+    token: str | None,
+    token_file: Path | None,
+    home: Path | None,
+    direct: bool = False,
 ) -> None:
+    """``direct``: upload new roots with ``POST …/root`` (servers without the root updates API)."""
     station = Station(home)
     appliance = station.appliance()
     response = open_response(
@@ -75,6 +82,12 @@ def import_bundle(
         return
     if request.operation == "sign-targets":
         _import_wave_signatures(station, request, response.result, server, token, token_file)
+        return
+    if request.operation.startswith("updates-"):
+        from .txstation import import_update
+
+        client = make_client(server, token, token_file, request.factory)
+        import_update(station, request, response.result, client)
         return
     if request.operation not in ROOT_OPERATIONS:
         raise BundleError(f"importing {request.operation} responses is not supported by this command")
@@ -92,13 +105,10 @@ def import_bundle(
     device_acceptance(prod_history, new.prod, now, "production")
 
     client = make_client(server, token, token_file, request.factory)
-    if _upload_step(client, old.ci, new.ci, production=False):
-        out.print(f"uploaded CI root v{new.ci.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True})
-    crashpoint("import:ci-uploaded")
-    if _upload_step(client, old.prod, new.prod, production=True):
-        out.print(f"uploaded production root v{new.prod.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True})
+    if not direct:
+        _upload_via_transaction(station, request, client, old, new)
+    else:
+        _upload_direct(station, request, client, old, new)
     for production, expected in ((False, new.ci), (True, new.prod)):
         served = Root.from_bytes(client.get_root(production=production), what="uploaded root")
         if not same_metadata(served, expected):
@@ -108,6 +118,48 @@ def import_bundle(
     station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True, "done": True})
     out.print(root_table(new.ci, f"{request.factory} CI root now"))
     out.print(root_table(new.prod, f"{request.factory} production root now"))
+
+
+def _upload_via_transaction(station: Station, request: Any, client: Any, old: RootPair, new: RootPair) -> None:
+    """Default: a shortcut root updates transaction (init, stage both roots, apply), as fioctl does today."""
+    from .txstation import upload_via_transaction
+
+    states = []
+    for production, before, after in ((False, old.ci, new.ci), (True, old.prod, new.prod)):
+        label = "production" if production else "CI"
+        served = Root.from_bytes(client.get_root(production=production), what=f"server {label} root")
+        if served.version == after.version:
+            if not same_metadata(served, after):
+                raise RemoteError(
+                    f"server already has a different {label} root v{after.version}",
+                    hint="Someone else rotated this factory; export a fresh request.",
+                )
+            states.append(True)
+        elif served.version != before.version or not same_metadata(served, before):
+            raise RemoteError(
+                f"server {label} root is v{served.version}, not the v{before.version} this request was made from",
+                hint="The factory changed since export; export a fresh request.",
+            )
+        else:
+            states.append(False)
+    if all(states):
+        return
+    if any(states):
+        raise RemoteError("the server has only one of the new roots", hint="Finish with: tuf-online import --direct.")
+    message = new.ci.meta.extra.get("x-changelog", {}).get("message", "") or request.operation
+    upload_via_transaction(client, new, str(message))
+    console().print(f"applied CI and production root v{new.ci.version} through a root updates transaction")
+
+
+def _upload_direct(station: Station, request: Any, client: Any, old: RootPair, new: RootPair) -> None:
+    out = console()
+    if _upload_step(client, old.ci, new.ci, production=False):
+        out.print(f"uploaded CI root v{new.ci.version}")
+    station.save_progress(request.request_id, {"ci_uploaded": True})
+    crashpoint("import:ci-uploaded")
+    if _upload_step(client, old.prod, new.prod, production=True):
+        out.print(f"uploaded production root v{new.prod.version}")
+    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True})
 
 
 def _import_wave_signatures(

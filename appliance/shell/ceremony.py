@@ -62,7 +62,10 @@ class Ceremony:
     archive: KeysArchive
 
     @classmethod
-    def open(cls, home: Path | None, keys: Path, request: Path, out: Path, *, operation: str) -> Ceremony:
+    def open(
+        cls, home: Path | None, keys: Path, request: Path, out: Path, *, operation: str, new_tarball_ok: bool = False
+    ) -> Ceremony:
+        """``new_tarball_ok``: a missing ``keys`` file starts an empty tarball (a new key holder's)."""
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
         station = require_pinned(place.pinned(), "station")
@@ -86,7 +89,10 @@ class Ceremony:
         prod = verify_history(prod_chain, _anchor(known.get("prod_root")), "production root history")
         current = RootPair(ci, prod)
         check_pair(current)
-        archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        if new_tarball_ok and not keys.exists():
+            archive = KeysArchive.from_files({})
+        else:
+            archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
         return cls(place, identity, station, req, request, keys, out, state, current, archive)
 
     def resume_record(self) -> dict[str, Any] | None:

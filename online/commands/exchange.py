@@ -117,8 +117,14 @@ def import_response(
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    direct: bool = typer.Option(
+        False,
+        "--direct",
+        help="Upload new roots with POST .../user_repo/root (for servers without the root updates API); "
+        "default: a root updates transaction.",
+    ),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(response, server=server, token=token, token_file=token_file, home=home)
+    import_bundle(response, server=server, token=token, token_file=token_file, home=home, direct=direct)
