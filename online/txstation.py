@@ -23,7 +23,7 @@ from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import Root, build_root
 from appliance.core.rootpair import RootPair
 from appliance.core.strictjson import dumps_pretty, loads_object
-from appliance.core.txreview import count_lines, visible
+from appliance.core.txreview import count_lines, root_changes, visible
 from appliance.core.txroots import Staged, check_staged
 from appliance.core.txsign import count_signatures, signer_names
 from appliance.core.txwire import UpdatesView, check_txid, parse_signature_map
@@ -75,12 +75,10 @@ def review(view: UpdatesView, now: datetime) -> list[str]:
     staged = staged_of(view, need_started=False)
     for key, value in sorted(view.change_meta.items()):
         lines.append(f"{visible(str(key))}: {visible(str(value))}")
-    from appliance.core.rootdiff import diff_roots
-
     prod = staged.prod_or_generated()
     for label, old, new in (("CI", staged.current.ci, staged.ci), ("production", staged.current.prod, prod)):
         lines.append(f"staged {label} root v{new.version} against the current v{old.version}:")
-        lines.extend(f"  {visible(line)}" for line in diff_roots(old.meta, new.meta) or ["(no difference)"])
+        lines.extend(f"  {line}" for line in root_changes(old.meta, new.meta))
     names = signer_names(staged.ci, staged.current.ci)
     who = [f"{k[:16]} ({visible(o) or 'owner unknown'})" for k, o in names]
     lines.append("signed so far: " + (", ".join(who) or "(nobody)"))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
+from .metadata import RootMeta
 from .rootdiff import diff_roots
 from .txplan import UpdatePlan
-from .txroots import Staged, owners
+from .txroots import KEY_OWNERS, Staged, owners
 from .txsign import TransactionCount, count_signatures, signer_names
 
 
@@ -42,12 +43,23 @@ def count_lines(count: TransactionCount, heading: str) -> list[str]:
     return lines
 
 
+def root_changes(old: RootMeta, new: RootMeta) -> list[str]:
+    """diff_roots, with key owners as one line per key instead of the raw x-key-owners object."""
+    lines = [visible(line) for line in diff_roots(old, new) if not line.startswith(f"{KEY_OWNERS}:")]
+    before, after = owners(old), owners(new)
+    for keyid in sorted(set(before) | set(after)):
+        if before.get(keyid) != after.get(keyid):
+            who = visible(after[keyid]) if keyid in after else "(entry removed)"
+            lines.append(f"owner of key {keyid[:16]}: {who}")
+    return lines or ["(no difference)"]
+
+
 def review_lines(before: Staged, plan: UpdatePlan, now: datetime) -> list[str]:
     lines: list[str] = []
     current = before.current
     for label, old, new in (("CI", current.ci, plan.ci), ("production", current.prod, plan.prod)):
         lines.append(f"staged {label} root v{new.version} against the current {label} root v{old.version}:")
-        lines.extend(f"  {visible(line)}" for line in diff_roots(old.meta, new.meta) or ["(no difference)"])
+        lines.extend(f"  {line}" for line in root_changes(old.meta, new.meta))
     lines.append("this request:")
     lines.extend(f"  {visible(line)}" for line in plan.summary)
     names = signer_names(before.ci, current.ci)

@@ -15,17 +15,30 @@ def rehearse(
     workdir: Path | None = typer.Option(None, "--workdir", help="Keep everything here (default: a temp dir)."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
+    scenario: str = typer.Option(
+        "single",
+        "--scenario",
+        help="single: one officer rotates keys and signs a wave; officers: three root key holders go to "
+        "2-of-3 and then rotate one officer out, through root updates transactions.",
+    ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
     from appliance.common.render import console
+    from appliance.core.errors import UsageError
 
     from ..rehearsal import Rehearsal
 
+    if scenario not in ("single", "officers"):
+        raise UsageError(f"unknown scenario {scenario!r}", hint="Scenarios: single, officers.")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper())
-        ci, prod = run.run()
+        if scenario == "officers":
+            from ..rehearsal_officers import OfficersRehearsal
+
+            ci, prod = OfficersRehearsal(workdir or Path(temp)).run()
+        else:
+            ci, prod = Rehearsal(workdir or Path(temp), key_type=key_type.upper()).run()
         out = console()
         if as_json:
             out.print_json(ci.to_bytes().decode())
