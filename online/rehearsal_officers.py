@@ -52,13 +52,13 @@ class OfficersRehearsal:
         self.timings.append((name, time.perf_counter() - started))
         return result
 
-    def _officers(self, state_dir: Path, first_keys: Path) -> list[Officer]:
+    def _officers(self, first_keys: Path) -> list[Officer]:
         from appliance.common.home import Home
         from appliance.core.identity import Identity, PeerKey
 
         from .sandbox.state import SandboxState, User
 
-        state = SandboxState(state_dir)
+        state = SandboxState(self.state_dir)
         officers = []
         for letter in "abc":
             name = f"officer-{letter}"
@@ -91,7 +91,7 @@ class OfficersRehearsal:
             "home": officer.station_home,
         }
 
-    def change(self, officer: Officer, command: str, export: Callable[..., None], **options: Any) -> None:
+    def change(self, officer: Officer, command: str, export: Callable[..., None], **options: Any) -> Path:
         """One staged change or signature: station export, the officer's appliance, station import."""
         from .importing import import_bundle
 
@@ -108,64 +108,75 @@ class OfficersRehearsal:
         conn = self._conn(officer)
         del conn["factory"]
         self._step(f"{officer.name} station: import {command}", lambda: import_bundle(response, **conn))
+        return response
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / "sandbox-state"
+
+    def prepare(self) -> list[Officer]:
+        """The factory (officer A holds its first root key) and three officers with paired homes."""
+        from .sandbox.provision import provision_factory
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.stick.mkdir(exist_ok=True)
+        first_keys = self.workdir / "officer-a-offline-creds.tgz"
+        self._step("create sandbox factory", lambda: provision_factory(self.state_dir, self.factory, first_keys))
+        return list(self._step("three officers: users, stations, appliances", lambda: self._officers(first_keys)))
+
+    def start(self, initiator: Officer, message: str, joiners: list[Officer]) -> str:
+        from .commands import updates as cli
+        from .station import Station
+        from .txstation import TxidStore
+
+        self._step(
+            f"{initiator.name} station: updates init",
+            lambda: cli.init(changelog=message, first_time=False, keys_out=None, **self._conn(initiator)),
+        )
+        txid = TxidStore(Station(initiator.station_home)).get(self.factory)
+        for officer in joiners:
+            self._step(f"{officer.name} station: updates join", lambda o=officer: cli.join(txid=txid, **self._conn(o)))
+        return txid
+
+    def apply(self, officer: Officer) -> None:
+        from .commands import updates as cli
+
+        review = {k: v for k, v in self._conn(officer).items() if k != "home"}
+        self._step(f"{officer.name} station: updates review", lambda: cli.review(**review))
+        self._step(f"{officer.name} station: updates apply", lambda: cli.apply(**self._conn(officer)))
+
+    def roots(self, officer: Officer) -> tuple[Root, Root]:
+        from .config import make_client
+
+        client = make_client(self.url, None, officer.token_file, self.factory)
+        return Root.from_bytes(client.get_root()), Root.from_bytes(client.get_root(production=True))
 
     def run(self) -> tuple[Root, Root]:
         from appliance.common.render import console
 
         from .commands import updates as cli
-        from .config import make_client
-        from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
-        from .station import Station
-        from .txstation import TxidStore
 
         out = console()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.stick.mkdir(exist_ok=True)
-        state_dir, first_keys = self.workdir / "sandbox-state", self.workdir / "officer-a-offline-creds.tgz"
-        self._step("create sandbox factory", lambda: provision_factory(state_dir, self.factory, first_keys))
-        a, b, c = self._step(
-            "three officers: users, stations, appliances", lambda: self._officers(state_dir, first_keys)
-        )
-        with SandboxServer(state_dir) as server:
+        a, b, c = self.prepare()
+        with SandboxServer(self.state_dir) as server:
             self.url = server.url
             out.print(f"sandbox factory server on {self.url}")
-
-            def start(message: str, joiners: list[Officer]) -> None:
-                self._step(
-                    f"{a.name} station: updates init",
-                    lambda: cli.init(changelog=message, first_time=False, keys_out=None, **self._conn(a)),
-                )
-                txid = TxidStore(Station(a.station_home)).get(self.factory)
-                for officer in joiners:
-                    self._step(
-                        f"{officer.name} station: updates join", lambda o=officer: cli.join(txid=txid, **self._conn(o))
-                    )
-
-            def apply() -> None:
-                self._step(
-                    f"{a.name} station: updates review",
-                    lambda: cli.review(**{k: v for k, v in self._conn(a).items() if k != "home"}),
-                )
-                self._step(f"{a.name} station: updates apply", lambda: cli.apply(**self._conn(a)))
-
-            start("two more root key holders, threshold 2", [b, c])
+            self.start(a, "two more root key holders, threshold 2", [b, c])
             self.change(b, "add-key", cli.export_add_key, role="root", key_type="ED25519")
             self.change(c, "add-key", cli.export_add_key, role="root", key_type="ED25519")
             self.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
             self.change(a, "sign", cli.export_sign)
             self.change(b, "sign", cli.export_sign)
-            apply()
+            self.apply(a)
 
-            client = make_client(self.url, None, a.token_file, self.factory)
-            c_keyid = _owned_by(Root.from_bytes(client.get_root()), c.name)
-            start("officer C hands over: remove C's root key", [b])
+            c_keyid = owned_by(self.roots(a)[0], c.name)
+            self.start(a, "officer C hands over: remove C's root key", [b])
             self.change(a, "delete-key", cli.export_delete_key, key_id=c_keyid, role="root")
             self.change(a, "sign", cli.export_sign)
             self.change(b, "sign", cli.export_sign)
-            apply()
-            ci = Root.from_bytes(client.get_root())
-            prod = Root.from_bytes(client.get_root(production=True))
+            self.apply(a)
+            ci, prod = self.roots(a)
         total = sum(seconds for _, seconds in self.timings)
         for name, seconds in self.timings:
             out.print(f"  {seconds * 1000:8.1f} ms  {name}")
@@ -173,7 +184,7 @@ class OfficersRehearsal:
         return ci, prod
 
 
-def _owned_by(root: Root, polis_id: str) -> str:
+def owned_by(root: Root, polis_id: str) -> str:
     from appliance.core.txroots import owners
 
     found = [k for k, owner in owners(root.meta).items() if owner == polis_id]
