@@ -1,6 +1,6 @@
 """One appliance operation per staged transaction change: parameters, payload and the plan (pure).
 
-Operations (bundle-spec.md §8.4) and the fioctl command each mirrors:
+Operations (bundle-spec.md §9.4) and the fioctl command each mirrors:
 
 =========================== =============================================== ==========================
 operation                   what changes                                    fioctl ``keys tuf updates``
