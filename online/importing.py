@@ -1,31 +1,36 @@
 """Verify a response bundle and apply it to the factory, resumably.
 
-Upload order is CI root, then production root (the server refuses a production
-root whose CI twin is missing).  Before each upload the server's current root is
-read: if it already is the new root the step is done, if it is the old root the
-step runs, anything else stops the import.  Re-running after any failure
-therefore finishes the job, and re-importing a finished response changes nothing.
+New roots go up through a root updates transaction by default (init, stage both roots,
+apply; ``online.txstation``), as fioctl does today.  ``direct`` uploads them with
+``POST …/user_repo/root`` for servers without that API: CI root, then production root
+(the server refuses a production root whose CI twin is missing).  Before each step the
+server's current roots are read: if they already are the new roots the step is done, if
+they are the old roots the step runs, anything else stops the import.  Re-running after
+any failure therefore finishes the job, and re-importing a finished response changes nothing.
+Responses to root updates operations are staged into the transaction the station takes part in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from appliance.common.durable import crashpoint, read_capped
 from appliance.common.render import console, root_table
-from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
+from appliance.core.bundle import MAX_BUNDLE_BYTES, open_response
+from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.metadata import Root
-from appliance.core.rootpair import RootPair, parse_chain, same_metadata
+from appliance.core.operations import RootResult, SignTargetsRequest, StagedResult, WaveSignatures
+from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
+from appliance.core.state import ImportProgress
 from appliance.core.verify import verify_root_chain
 
-from .config import make_client
+from .api import FactoryClient
+from .config import ConnectionOptions
 from .station import Station
-
-ROOT_OPERATIONS = ("rotate-root", "rotate-targets")
 
 
 def device_acceptance(history: list[Root], new: Root, now: datetime, label: str) -> None:
@@ -38,7 +43,7 @@ def device_acceptance(history: list[Root], new: Root, now: datetime, label: str)
         raise VerificationError(f"{label} history does not start at version 1")
 
 
-def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
+def _upload_step(client: FactoryClient, old: Root, new: Root, production: bool) -> bool:
     """Upload ``new`` unless the server already has it; True when an upload happened."""
     label = "production" if production else "CI"
     server_root = Root.from_bytes(client.get_root(production=production), what=f"server {label} root")
@@ -59,13 +64,7 @@ def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
 
 
 def import_bundle(
-    response_path: Path,
-    *,
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
-    home: Path | None,
-    direct: bool = False,
+    response_path: Path, *, connection: ConnectionOptions, home: Path | None, direct: bool = False
 ) -> None:
     """``direct``: upload new roots with ``POST …/root`` (servers without the root updates API)."""
     station = Station(home)
@@ -74,127 +73,105 @@ def import_bundle(
         read_capped(response_path, MAX_BUNDLE_BYTES, what="response"), appliance, what=str(response_path)
     )
     request = station.pending_request(response.request_id)
-    check_binding(response, request)
+    bound = bind_response(response, request)
     out = console()
     progress = station.progress(request.request_id)
-    if progress.get("done"):
-        out.print(f"response {request.request_id} was already imported on {progress.get('updated')}; nothing to do")
+    if progress.done:
+        out.print(f"response {request.request_id} was already imported on {progress.updated}; nothing to do")
         return
-    if request.operation == "sign-targets":
-        _import_wave_signatures(station, request, response.result, server, token, token_file)
-        return
-    if request.operation.startswith("updates-"):
+
+    def client() -> FactoryClient:  # resolved only when the server is needed
+        return connection.resolve(request.factory).client()
+
+    if isinstance(bound.result, WaveSignatures):
+        _import_wave_signatures(station, bound, bound.result, client, progress)
+    elif isinstance(bound.result, StagedResult):
         from .txstation import import_update
 
-        client = make_client(server, token, token_file, request.factory)
-        import_update(station, request, response.result, client)
-        return
-    if request.operation not in ROOT_OPERATIONS:
-        raise BundleError(f"importing {request.operation} responses is not supported by this command")
-    now = datetime.now(UTC)
-    ci_history = parse_chain(request.payload["ci_roots"], "CI root history")
-    prod_history = parse_chain(request.payload["prod_roots"], "production root history")
-    result = response.result
-    new = RootPair(
-        Root.from_dict(result.get("ci_root"), what="new CI root"),
-        Root.from_dict(result.get("prod_root"), what="new production root"),
-    )
-    old = RootPair(ci_history[-1], prod_history[-1])
-    verify_new_pair(old, new, now)
-    device_acceptance(ci_history, new.ci, now, "CI")
-    device_acceptance(prod_history, new.prod, now, "production")
-
-    client = make_client(server, token, token_file, request.factory)
-    if not direct:
-        _upload_via_transaction(station, request, client, old, new)
+        import_update(station, bound, bound.result, client())
     else:
-        _upload_direct(station, request, client, old, new)
+        _import_roots(station, bound, bound.result, client, progress, direct=direct)
+
+
+def _import_roots(
+    station: Station,
+    bound: ResponseContext,
+    result: RootResult,
+    client: Callable[[], FactoryClient],
+    progress: ImportProgress,
+    *,
+    direct: bool,
+) -> None:
+    request, out = bound.request, console()
+    now = datetime.now(UTC)
+    new, old = result.pair, bound.histories.latest
+    verify_new_pair(old, new, now)
+    device_acceptance(list(bound.histories.ci), new.ci, now, "CI")
+    device_acceptance(list(bound.histories.prod), new.prod, now, "production")
+
+    api = client()
+    if not direct:
+        from .txstation import upload_via_transaction
+
+        upload_via_transaction(api, old, new, request.operation)
+        progress = progress.prod_done()
+    else:
+        progress = _upload_direct(station, request.request_id, api, old, new, progress)
     for production, expected in ((False, new.ci), (True, new.prod)):
-        served = Root.from_bytes(client.get_root(production=production), what="uploaded root")
+        served = Root.from_bytes(api.get_root(production=production), what="uploaded root")
         if not same_metadata(served, expected):
             raise RemoteError(
                 "the server does not serve the root that was uploaded", hint="Investigate before retrying."
             )
-    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True, "done": True})
+    station.save_progress(request.request_id, progress.finished())
     out.print(root_table(new.ci, f"{request.factory} CI root now"))
     out.print(root_table(new.prod, f"{request.factory} production root now"))
 
 
-def _upload_via_transaction(station: Station, request: Any, client: Any, old: RootPair, new: RootPair) -> None:
-    """Default: a shortcut root updates transaction (init, stage both roots, apply), as fioctl does today."""
-    from .txstation import upload_via_transaction
-
-    states = []
-    for production, before, after in ((False, old.ci, new.ci), (True, old.prod, new.prod)):
-        label = "production" if production else "CI"
-        served = Root.from_bytes(client.get_root(production=production), what=f"server {label} root")
-        if served.version == after.version:
-            if not same_metadata(served, after):
-                raise RemoteError(
-                    f"server already has a different {label} root v{after.version}",
-                    hint="Someone else rotated this factory; export a fresh request.",
-                )
-            states.append(True)
-        elif served.version != before.version or not same_metadata(served, before):
-            raise RemoteError(
-                f"server {label} root is v{served.version}, not the v{before.version} this request was made from",
-                hint="The factory changed since export; export a fresh request.",
-            )
-        else:
-            states.append(False)
-    if all(states):
-        return
-    if any(states):
-        raise RemoteError("the server has only one of the new roots", hint="Finish with: tuf-online import --direct.")
-    message = new.ci.meta.extra.get("x-changelog", {}).get("message", "") or request.operation
-    upload_via_transaction(client, new, str(message))
-    console().print(f"applied CI and production root v{new.ci.version} through a root updates transaction")
-
-
-def _upload_direct(station: Station, request: Any, client: Any, old: RootPair, new: RootPair) -> None:
+def _upload_direct(
+    station: Station, request_id: str, api: FactoryClient, old: RootPair, new: RootPair, progress: ImportProgress
+) -> ImportProgress:
     out = console()
-    if _upload_step(client, old.ci, new.ci, production=False):
+    if _upload_step(api, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True})
+    progress = progress.ci_done()
+    station.save_progress(request_id, progress)
     crashpoint("import:ci-uploaded")
-    if _upload_step(client, old.prod, new.prod, production=True):
+    if _upload_step(api, old.prod, new.prod, production=True):
         out.print(f"uploaded production root v{new.prod.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True})
+    progress = progress.prod_done()
+    station.save_progress(request_id, progress)
+    return progress
 
 
 def _import_wave_signatures(
     station: Station,
-    request: Any,
-    result: dict[str, Any],
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
+    bound: ResponseContext,
+    result: WaveSignatures,
+    client: Callable[[], FactoryClient],
+    progress: ImportProgress,
 ) -> None:
     """Check that the offline signatures complete the production threshold, then post them."""
-    from appliance.core.keys import SignatureEntry
     from appliance.core.metadata import Envelope
     from appliance.core.targets import add_signatures, check_production_targets
 
     from .targets_api import get_wave, sign_wave
 
-    wave = request.payload["wave"]
-    if result.get("wave") != wave["name"]:
+    wave = SignTargetsRequest.from_wire(bound.request.parameters, bound.request.payload).wave
+    if result.wave != wave.name:
         raise BundleError("response signs a different wave than the request")
-    raw = result.get("signatures")
-    if not isinstance(raw, list) or not raw:
-        raise BundleError("response carries no signatures")
-    signatures = [SignatureEntry.from_dict(s) for s in raw]
-    prod = parse_chain(request.payload["prod_roots"], "production root history")[-1]
-    envelope = Envelope.from_dict(wave["targets"], what="wave targets")
+    signatures = list(result.signatures)
+    prod = bound.histories.latest.prod
+    envelope = wave.targets
     outcome = check_production_targets(add_signatures(envelope, signatures), prod)
-    client = make_client(server, token, token_file, request.factory)
-    current = Envelope.from_dict(get_wave(client, wave["name"]).get("targets"), what="server wave targets")
+    api = client()
+    current = Envelope.from_dict(get_wave(api, wave.name).get("targets"), what="server wave targets")
     if current.signed_bytes() != envelope.signed_bytes():
-        raise RemoteError(f"wave {wave['name']} changed on the server since export", hint="Export a fresh request.")
+        raise RemoteError(f"wave {wave.name} changed on the server since export", hint="Export a fresh request.")
     have = {(s.keyid, s.sig) for s in current.signatures}
     if all((s.keyid, s.sig) in have for s in signatures):
-        console().print(f"wave {wave['name']} already carries these signatures; nothing to do")
+        console().print(f"wave {wave.name} already carries these signatures; nothing to do")
     else:
-        sign_wave(client, wave["name"], [s.to_dict() for s in signatures])
-        console().print(f"signed wave {wave['name']}: {outcome.describe()}")
-    station.save_progress(request.request_id, {"done": True})
+        sign_wave(api, wave.name, [s.to_dict() for s in signatures])
+        console().print(f"signed wave {wave.name}: {outcome.describe()}")
+    station.save_progress(bound.request.request_id, progress.finished())

@@ -38,6 +38,7 @@ class Officer:
 class OfficersRehearsal:
     workdir: Path
     factory: str = "acme-officers"
+    key_type: str = "ED25519"  # of the keys officers B and C add
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
     url: str = ""
@@ -93,6 +94,7 @@ class OfficersRehearsal:
 
     def change(self, officer: Officer, command: str, export: Callable[..., None], **options: Any) -> Path:
         """One staged change or signature: station export, the officer's appliance, station import."""
+        from .config import ConnectionOptions
         from .importing import import_bundle
 
         before = set(self.stick.glob("request-*.json"))
@@ -105,9 +107,12 @@ class OfficersRehearsal:
         args += ["--request", str(request), "--out", str(self.stick), "--yes"]
         self._step(f"{officer.name} appliance: {command}", lambda: self.appliance(args))
         response = self.stick / request.name.replace("request-", "response-")
-        conn = self._conn(officer)
-        del conn["factory"]
-        self._step(f"{officer.name} station: import {command}", lambda: import_bundle(response, **conn))
+        connection = ConnectionOptions(server=self.url, token_file=officer.token_file)
+        home = officer.station_home
+        self._step(
+            f"{officer.name} station: import {command}",
+            lambda: import_bundle(response, connection=connection, home=home),
+        )
         return response
 
     @property
@@ -135,8 +140,14 @@ class OfficersRehearsal:
         )
         txid = TxidStore(Station(initiator.station_home)).get(self.factory)
         for officer in joiners:
-            self._step(f"{officer.name} station: updates join", lambda o=officer: cli.join(txid=txid, **self._conn(o)))
+            self._join(officer, txid)
         return txid
+
+    def _join(self, officer: Officer, txid: str) -> None:
+        from .commands import updates as cli
+
+        conn = self._conn(officer)
+        self._step(f"{officer.name} station: updates join", lambda: cli.join(txid=txid, **conn))
 
     def apply(self, officer: Officer) -> None:
         from .commands import updates as cli
@@ -163,8 +174,8 @@ class OfficersRehearsal:
             self.url = server.url
             out.print(f"sandbox factory server on {self.url}")
             self.start(a, "two more root key holders, threshold 2", [b, c])
-            self.change(b, "add-key", cli.export_add_key, role="root", key_type="ED25519")
-            self.change(c, "add-key", cli.export_add_key, role="root", key_type="ED25519")
+            self.change(b, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
+            self.change(c, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
             self.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
             self.change(a, "sign", cli.export_sign)
             self.change(b, "sign", cli.export_sign)

@@ -10,24 +10,29 @@ keys, distinct public keys), so a refused apply never reaches the server.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from appliance.common.durable import read_capped, write_durable
 from appliance.common.render import console
-from appliance.core.bundle import Request
+from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, RemoteError, UsageError, VerificationError
 from appliance.core.keys import SignatureEntry
-from appliance.core.metadata import Root, build_root
-from appliance.core.rootpair import RootPair
-from appliance.core.strictjson import dumps_pretty, loads_object
+from appliance.core.metadata import Envelope, Root, build_root
+from appliance.core.operations import KINDS, AnyRequest, Operation, StagedChangeRequest, StagedResult
+from appliance.core.rootpair import RootPair, same_metadata
+from appliance.core.strictjson import dumps_compact, dumps_pretty, loads_object
+from appliance.core.txbundle import StagedChange, StagedRoots
+from appliance.core.txplan import UpdateParameters
 from appliance.core.txreview import count_lines, root_changes, visible
 from appliance.core.txroots import Staged, check_staged
 from appliance.core.txsign import count_signatures, signer_names
 from appliance.core.txwire import UpdatesView, check_txid, parse_signature_map
 
+from .api import FactoryClient
+from .exporting import RequestBuilder
 from .station import Station
 from .updates_api import apply_updates, get_updates
 
@@ -90,7 +95,7 @@ def review(view: UpdatesView, now: datetime) -> list[str]:
     return lines
 
 
-def apply_checked(client: Any, txid: str, now: datetime) -> Staged:
+def apply_checked(client: FactoryClient, txid: str, now: datetime) -> Staged:
     """Apply only when devices would accept both staged roots."""
     staged = staged_of(get_updates(client))
     check_staged(staged)
@@ -107,12 +112,60 @@ def apply_checked(client: Any, txid: str, now: datetime) -> Staged:
 # --- export and import of appliance requests ------------------------------------------------
 
 
-def staged_payload(staged: Staged) -> dict[str, Any]:
-    return {
-        "ci_root": staged.ci.to_dict(),
-        "prod_root": staged.prod.to_dict() if staged.prod is not None else None,
-        "online_keys": dict(staged.online_keys),
-    }
+def staged_request(
+    operation: str,
+    parameters: Mapping[str, Any],
+    *,
+    owner: bool = False,
+    tags: list[str] | None = None,
+    waves: list[str] | None = None,
+) -> RequestBuilder:
+    """What ``export_request`` puts in a root updates request: the staged roots as the server holds
+    them now, the token's user (for a new key's ``x-key-owners`` entry), and targets to sign."""
+    params = UpdateParameters.from_dict(operation, parameters)  # refused here, before anything is fetched
+    kind = KINDS[Operation(operation)].request
+    assert issubclass(kind, StagedChangeRequest)
+
+    def build(client: FactoryClient) -> AnyRequest:
+        from .targets_api import get_production_targets, get_wave
+        from .updates_api import current_user
+
+        staged = staged_of(get_updates(client))
+        polis_id = name = ""
+        if owner:
+            me = current_user(client)
+            polis_id, name = str(me.get("polis-id", "")), str(me.get("name", ""))
+        found = None
+        if tags is not None:
+            raw = get_production_targets(client, *tags)
+            found = {t: Envelope.from_dict(env, what=f"production targets {t}") for t, env in raw.items()}
+        wave_docs = {
+            w: Envelope.from_dict(get_wave(client, w).get("targets"), what=f"wave {w} targets") for w in waves or []
+        }
+        roots = StagedRoots(staged.ci, staged.prod, dict(staged.online_keys))
+        return kind(StagedChange(params, roots, polis_id, name, found, wave_docs))
+
+    return build
+
+
+def write_first_root(path: Path, answer: Mapping[str, Any]) -> None:
+    """fioctl's --first-time tarball: tufrepo/keys/first-root.pub and .sec from the init answer."""
+    from appliance.core.keysarchive import KeysArchive
+
+    sec, pub = answer.get("first_root.sec"), answer.get("first_root.pub")
+    if not isinstance(sec, dict) or not isinstance(pub, dict):
+        raise RemoteError("the server's --first-time answer lacks first_root.sec or first_root.pub")
+    archive = KeysArchive.from_files(
+        {"tufrepo/keys/first-root.pub": dumps_compact(pub), "tufrepo/keys/first-root.sec": dumps_compact(sec)}
+    )
+    if len([e for e in archive.entries if e.private]) != 1:
+        raise RemoteError("the server's first root key pair is not a matching key pair")
+
+    def check(raw: bytes) -> None:
+        if len([e for e in KeysArchive.from_bytes(raw).entries if e.private]) != 1:
+            raise RemoteError("re-read first root tarball does not hold the key")
+
+    write_durable(path, archive.to_bytes(mtime=0), replace=False, verify=check, mode=0o600, label="keys")
 
 
 def _merged(root: Root, server: Root) -> Root:
@@ -129,24 +182,24 @@ def _contains(server: Root | None, root: Root) -> bool:
     return all((s.keyid, s.sig) in have for s in root.signatures)
 
 
-def import_update(station: Station, request: Request, result: dict[str, Any], client: Any) -> None:
+def import_update(station: Station, bound: ResponseContext, result: StagedResult, client: FactoryClient) -> None:
     """PUT an appliance's staged change or signatures, unless the transaction moved on."""
     from .updates_api import put_updates
 
     out = console()
+    request = bound.request
     txid = TxidStore(station).get(request.factory)
     staged = staged_of(get_updates(client))
-    ci = Root.from_dict(result.get("ci_root"), what="staged CI root in the response")
-    prod = Root.from_dict(result.get("prod_root"), what="staged production root in the response")
-    before = request.payload.get("staged", {})
-    before_ci = Root.from_dict(before.get("ci_root") if isinstance(before, dict) else None, what="exported staged root")
-    if result.get("staged_ci_sha256") != hashlib.sha256(before_ci.signed_bytes()).hexdigest():
+    ci, prod = result.roots.ci_root, result.roots.prod_root
+    sent = KINDS[Operation(request.operation)].request.from_wire(request.parameters, request.payload)
+    assert isinstance(sent, StagedChangeRequest)
+    before_ci = sent.change.staged.ci
+    if result.extras.staged_ci_sha256 != hashlib.sha256(before_ci.signed_bytes()).hexdigest():
         raise BundleError("the response was made from other staged roots than this request carried")
-    targets_sigs = parse_signature_map(result.get("targets_signatures"), "targets_signatures")
-    waves_sigs = parse_signature_map(result.get("waves_signatures"), "waves_signatures")
+    targets_sigs, waves_sigs = result.extras.targets_signatures, result.extras.waves_signatures
     if _contains(staged.ci, ci) and _contains(staged.prod, prod) and not (targets_sigs or waves_sigs):
         out.print(f"the transaction already holds this {request.operation} result; nothing to do")
-        station.save_progress(request.request_id, {"done": True})
+        station.save_progress(request.request_id, station.progress(request.request_id).finished())
         return
     server_ci = staged.ci
     if ci.signed_bytes() == server_ci.signed_bytes():
@@ -162,23 +215,52 @@ def import_update(station: Station, request: Request, result: dict[str, Any], cl
     check_staged(after)
     count = count_signatures(after, datetime.now(UTC))  # raises on signatures devices would reject outright
     put_updates(client, txid, ci, prod, targets_sigs, waves_sigs)
-    station.save_progress(request.request_id, {"done": True})
+    station.save_progress(request.request_id, station.progress(request.request_id).finished())
     out.print(f"staged {request.operation} result for factory {request.factory}")
     for line in count_lines(count, "signatures now:"):
         out.print(line, markup=False, highlight=False)
 
 
-def upload_via_transaction(client: Any, new: RootPair, message: str) -> None:
-    """Upload a rotation made offline through a shortcut transaction: init, PUT, apply."""
+def _server_has(client: FactoryClient, old: RootPair, new: RootPair) -> bool:
+    """True when the server already serves ``new``; False when it serves ``old``; else the factory moved."""
+    states = []
+    for production, before, after in ((False, old.ci, new.ci), (True, old.prod, new.prod)):
+        label = "production" if production else "CI"
+        served = Root.from_bytes(client.get_root(production=production), what=f"server {label} root")
+        if served.version == after.version:
+            if not same_metadata(served, after):
+                raise RemoteError(
+                    f"server already has a different {label} root v{after.version}",
+                    hint="Someone else rotated this factory; export a fresh request.",
+                )
+            states.append(True)
+        elif served.version != before.version or not same_metadata(served, before):
+            raise RemoteError(
+                f"server {label} root is v{served.version}, not the v{before.version} this request was made from",
+                hint="The factory changed since export; export a fresh request.",
+            )
+        else:
+            states.append(False)
+    if any(states) and not all(states):
+        raise RemoteError("the server has only one of the new roots", hint="Finish with: tuf-online import --direct.")
+    return all(states)
+
+
+def upload_via_transaction(client: FactoryClient, old: RootPair, new: RootPair, operation: str) -> None:
+    """Upload a rotation made offline through a shortcut transaction: init, PUT, apply (fioctl's way)."""
     from .updates_api import cancel_updates, init_updates, put_updates
 
+    if _server_has(client, old, new):
+        return
     view = get_updates(client)
     if view.status != "NONE":
         raise RemoteError(
             f"a root updates transaction is already {view.status} on the server",
             hint="Finish or cancel it (tuf-online updates review / cancel), or import with --direct.",
         )
-    txid = init_updates(client, message, first_time=False, shortcut=True).get("txid", "")
+    changelog = new.ci.meta.extra.get("x-changelog")
+    message = changelog.get("message") if isinstance(changelog, Mapping) else None
+    txid = init_updates(client, str(message or operation), first_time=False, shortcut=True).get("txid", "")
     raw = new.ci.envelope.extra.get("targets-signatures")
     targets: dict[str, Sequence[SignatureEntry]] = dict(parse_signature_map(raw, "targets-signatures"))
     try:
@@ -187,3 +269,4 @@ def upload_via_transaction(client: Any, new: RootPair, message: str) -> None:
     except RemoteError:
         cancel_updates(client)  # leave no half-staged transaction behind; the import can be re-run
         raise
+    console().print(f"applied CI and production root v{new.ci.version} through a root updates transaction")

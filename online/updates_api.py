@@ -1,4 +1,4 @@
-"""Foundries root updates transaction endpoints, as fioctl calls them (bundle-spec.md §9.1).
+"""Foundries root updates transaction endpoints, as fioctl calls them (bundle-spec.md §10.1).
 
 Base ``/ota/repo/<f>/api/v1/user_repo/root/updates``: ``POST`` starts a transaction,
 ``GET`` reads it, ``PUT`` stages roots, ``POST …/apply`` with ``{"txid"}``, ``POST …/cancel``
@@ -16,7 +16,7 @@ from appliance.core.metadata import Root
 from appliance.core.strictjson import dumps_compact, loads_object
 from appliance.core.txwire import UpdatesView, parse_updates, put_body
 
-from .client import FactoryClient
+from .api import FactoryClient
 
 ONE_TRANSACTION_HINT = "Only one TUF root updates transaction can be active at a time; review or cancel it first."
 TXID_HINT = "Use the txid the officer who started the transaction shared: tuf-online updates join --txid TXID."
@@ -29,7 +29,7 @@ APPLY_HINTS: dict[int | str, str] = {
 
 
 def _path(client: FactoryClient, rest: str = "") -> str:
-    return client.repo_path("root/updates" + rest)
+    return f"/ota/repo/{quote(client.factory, safe='')}/api/v1/user_repo/root/updates{rest}"
 
 
 def init_updates(client: FactoryClient, message: str, *, first_time: bool, shortcut: bool = False) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
+from ..core.review import Review, WaveTable
 
 
 def console(stderr: bool = False) -> Console:
@@ -52,18 +55,63 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     table.add_column("private")
     table.add_column("roles in root")
     for entry in entries:
-        roles = ""
-        if root is not None:
-            roles = ", ".join(
-                name
-                for name, role in sorted(root.meta.roles.items())
-                if any(root.meta.keys[k].same_key(entry.public) for k in role.keyids)
-            )
+        roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
         table.add_row(
             entry.base.rsplit("/", 1)[-1],
             short(entry.keyid),
             entry.public.kind,
-            "yes" if entry.private else "no",
+            "yes" if entry.private else ("token" if entry.token else "no"),
             roles,
+        )
+    return table
+
+
+def wave_rich_table(wave: WaveTable) -> Table:
+    table = Table(title=wave.title, title_justify="left")
+    for column in ("target", "version", "hardware ids", "tags", "bytes"):
+        table.add_column(column)
+    for line in wave.lines:
+        table.add_row(line.name, line.version, ", ".join(line.hardware_ids), ", ".join(line.tags), str(line.length))
+    return table
+
+
+def render_review(review: Review, out: Console | None = None) -> None:
+    out = out or console()
+    out.rule(f"[bold]{review.title}[/] for factory [bold]{review.factory}[/]")
+    out.print(review.request_line)
+    out.print(review.station_line)
+    out.print(root_table(review.current_ci, "current CI root"))
+    for label, lines in review.changes:
+        out.print(f"[bold]changes to the {label} root[/]")
+        for line in lines:
+            out.print(f"  {line}", markup=False)  # outside text: shown literally
+    if review.changes:
+        out.print(f"new roots signed by: {', '.join(review.new_signers)}", markup=False)
+    for line in review.details:
+        out.print(line, markup=False)
+    for key in review.new_keys:
+        out.print(f"[bold]new {key.role} key[/]: {key.keyid}")
+        out.print(f"  read aloud: {' '.join(key.words)}")
+    for blob in review.json_roots:
+        out.print_json(blob.decode())
+    if review.wave is not None:
+        out.print(wave_rich_table(review.wave))
+
+
+def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
+    table = Table(
+        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
+    )
+    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
+        table.add_column(column)
+    for record in records:
+        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
+        table.add_row(
+            str(record.get("time")),
+            str(record.get("operation")),
+            str(record.get("factory")),
+            str(record.get("from_version")),
+            keys,
+            str(record.get("request_id"))[:16],
         )
     return table

@@ -1,6 +1,6 @@
 """One appliance operation per staged transaction change: parameters, payload and the plan (pure).
 
-Operations (bundle-spec.md §9.4) and the fioctl command each mirrors:
+Operations (bundle-spec.md §10.4) and the fioctl command each mirrors:
 
 =========================== =============================================== ==========================
 operation                   what changes                                    fioctl ``keys tuf updates``
@@ -28,8 +28,8 @@ from .errors import BundleError
 from .keys import KEYTYPES, PrivateKey, SignatureEntry
 from .keysarchive import KeysArchive
 from .metadata import Envelope, Root
-from .rootpair import RootPair
-from .txroots import OFFLINE_ROLES, Change, Staged, add_key, check_staged, delete_key, rotate_key, set_threshold
+from .strictjson import JsonObject
+from .txroots import OFFLINE_ROLES, Change, Staged, add_key, delete_key, rotate_key, set_threshold
 from .txsign import (
     Signer,
     offline_targets_signer,
@@ -58,6 +58,12 @@ _PARAMS: Mapping[str, frozenset[str]] = {
 }
 
 
+def _names(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 256 for v in value):
+        raise BundleError(f"{what} must be a list of names")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class UpdateParameters:
     operation: str
@@ -66,6 +72,8 @@ class UpdateParameters:
     keyid: str = ""
     threshold: int = 0
     sign: bool = False
+    tags: tuple[str, ...] = ()
+    waves: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, operation: str, data: Mapping[str, Any]) -> UpdateParameters:
@@ -93,31 +101,21 @@ class UpdateParameters:
         sign = data.get("sign", False)
         if not isinstance(sign, bool):
             raise BundleError("sign must be true or false")
-        return cls(operation, role, key_type.upper(), keyid, threshold, sign)
+        tags, waves = _names(data.get("tags", []), "tags"), _names(data.get("waves", []), "waves")
+        return cls(str(operation), role, key_type.upper(), keyid, threshold, sign, tags, waves)
 
-
-def _root_or_none(value: object, what: str) -> Root | None:
-    return None if value is None else Root.from_dict(value, what=what)
-
-
-def staged_from_payload(current: RootPair, payload: Mapping[str, Any]) -> Staged:
-    raw = payload.get("staged")
-    if not isinstance(raw, Mapping):
-        raise BundleError("request payload has no staged roots")
-    ci = Root.from_dict(raw.get("ci_root"), what="staged CI root")
-    online = raw.get("online_keys", {})
-    if not isinstance(online, Mapping) or not all(isinstance(v, str) for v in online.values()):
-        raise BundleError("staged online_keys must map roles to key ids")
-    staged = Staged(current, ci, _root_or_none(raw.get("prod_root"), "staged production root"), dict(online))
-    check_staged(staged)
-    return staged
-
-
-def documents_from_payload(payload: Mapping[str, Any], name: str) -> dict[str, Envelope]:
-    raw = payload.get(name, {})
-    if not isinstance(raw, Mapping):
-        raise BundleError(f"request payload {name} must be an object")
-    return {str(k): Envelope.from_dict(v, what=f"{name} {k}") for k, v in raw.items()}
+    def to_dict(self) -> JsonObject:
+        """The parameters this operation takes (bundle-spec.md §10.4)."""
+        every: JsonObject = {
+            "role": self.role,
+            "key_type": self.key_type,
+            "keyid": self.keyid,
+            "threshold": self.threshold,
+            "sign": self.sign,
+            "tags": list(self.tags),
+            "waves": list(self.waves),
+        }
+        return {k: v for k, v in every.items() if k in _PARAMS[self.operation]}
 
 
 @dataclass(frozen=True)
@@ -154,9 +152,10 @@ def plan_update(
     new_key: PrivateKey | None,
     owner: str,
     now: datetime,
-    production_targets: Mapping[str, Envelope],
+    production_targets: Mapping[str, Envelope] | None,
     waves: Mapping[str, Envelope],
 ) -> UpdatePlan:
+    production_targets = production_targets or {}
     op = params.operation
     if op in NEW_KEY_OPERATIONS and new_key is None:
         raise BundleError(f"{op} needs a new key")

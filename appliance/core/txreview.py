@@ -1,16 +1,26 @@
-"""What the officer reads before a root updates operation: plain lines of text (pure).
+"""What the officer reads before a root updates operation, built as a ``review.Review`` value (pure).
 
-Every value that came from outside (key ids, owner names, changelog text) passes through
-``visible`` so control characters, escapes and bidirectional overrides show as ``\\uXXXX``.
+The changes are the semantic diff of the staged roots against the current ones, with key
+owners by name; the details say who has signed so far and how many signatures the old and
+the new root still need, before and after this appliance signs.  Every value that came
+from outside (key ids, owner names, changelog text) passes through ``visible`` so control
+characters, escapes and bidirectional overrides show as ``\\uXXXX``.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from .bundle import Request
+from .identity import PeerKey
+from .keys import PrivateKey
 from .metadata import RootMeta
+from .review import Review, build_review
 from .rootdiff import diff_roots
+from .rootpair import RootPair
 from .txplan import UpdatePlan
 from .txroots import KEY_OWNERS, Staged, owners
 from .txsign import TransactionCount, count_signatures, signer_names
@@ -54,12 +64,41 @@ def root_changes(old: RootMeta, new: RootMeta) -> list[str]:
     return lines or ["(no difference)"]
 
 
+def transaction_review(
+    request: Request,
+    station: PeerKey,
+    before: Staged,
+    plan: UpdatePlan,
+    now: datetime,
+    *,
+    details: Sequence[str] = (),
+    show_json: bool = False,
+    new_keys: Sequence[tuple[str, PrivateKey]] = (),
+) -> Review:
+    """The ceremony review of a root updates operation: the staged roots after it against the current ones."""
+    current = before.current
+    review = build_review(
+        request,
+        station,
+        current,
+        RootPair(plan.ci, plan.prod),
+        title=request.operation,
+        details=[*details, *review_lines(before, plan, now)],
+        show_json=show_json,
+        new_keys=new_keys,
+    )
+    changes = (
+        (f"CI (staged v{plan.ci.version})", tuple(root_changes(current.ci.meta, plan.ci.meta))),
+        (f"production (staged v{plan.prod.version})", tuple(root_changes(current.prod.meta, plan.prod.meta))),
+    )
+    signers = tuple(_who(k, o) for k, o in signer_names(plan.ci, current.ci)) or ("(nobody yet)",)
+    return replace(review, changes=changes, new_signers=signers)
+
+
 def review_lines(before: Staged, plan: UpdatePlan, now: datetime) -> list[str]:
+    """Who signed, what this request does, and the signature counts before and after it."""
     lines: list[str] = []
     current = before.current
-    for label, old, new in (("CI", current.ci, plan.ci), ("production", current.prod, plan.prod)):
-        lines.append(f"staged {label} root v{new.version} against the current {label} root v{old.version}:")
-        lines.extend(f"  {line}" for line in root_changes(old.meta, new.meta))
     lines.append("this request:")
     lines.extend(f"  {visible(line)}" for line in plan.summary)
     names = signer_names(before.ci, current.ci)

@@ -2,7 +2,7 @@
 
 A device accepts root N+1 only when it carries valid signatures from a threshold of
 root N's root keys *and* from a threshold of its own root keys (aktualizr
-uptane/root.cc, ``Root(raw, verifier)``; bundle-spec.md §9).  Signatures are counted
+uptane/root.cc, ``Root(raw, verifier)``; bundle-spec.md §10.3).  Signatures are counted
 over distinct public keys (``verify.check_threshold``), so a key listed under two ids
 counts once.  CI and production roots are separate documents and are counted apart.
 
@@ -15,11 +15,12 @@ to hold only their own keys.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .errors import KeyMissingError
-from .keys import PrivateKey, SignatureEntry
+from .keys import SignatureEntry
+from .keys import Signer as KeySigner
 from .keysarchive import KeysArchive
 from .metadata import Envelope, Root, build_root
 from .txroots import Staged, offline_keyids, owners
@@ -88,7 +89,7 @@ def count_signatures(staged: Staged, now: datetime | None) -> TransactionCount:
 @dataclass(frozen=True)
 class Signer:
     keyid: str  # the id the root lists the key under
-    key: PrivateKey
+    key: KeySigner  # a file key, or a token key the shell unlocked
     base: str  # tarball member name without .pub/.sec
     in_current: bool
     in_staged: bool
@@ -127,7 +128,7 @@ def require_root_signers(staged: Staged, archive: KeysArchive) -> list[Signer]:
 
 def _signed(root: Root, signers: Sequence[Signer]) -> Root:
     payload = root.signed_bytes()
-    fresh = [s.key.sign(payload, keyid=s.keyid) for s in signers]
+    fresh = [replace(s.key.sign(payload), keyid=s.keyid) for s in signers]
     ids = {sig.keyid for sig in fresh}
     kept = [sig for sig in root.signatures if sig.keyid not in ids]
     return build_root(root.meta, [*fresh, *kept], root.envelope.extra)
@@ -149,7 +150,7 @@ def signer_names(root: Root, *others: Root) -> list[tuple[str, str]]:
 # --- production targets ------------------------------------------------------------------
 
 
-def offline_targets_signer(staged: Staged, archive: KeysArchive) -> tuple[str, PrivateKey]:
+def offline_targets_signer(staged: Staged, archive: KeysArchive) -> tuple[str, KeySigner]:
     """The one offline targets key of the staged root this tarball holds (sign-prod-targets)."""
     meta = staged.ci.meta
     wanted = set(offline_keyids(staged, "targets"))
@@ -162,9 +163,9 @@ def offline_targets_signer(staged: Staged, archive: KeysArchive) -> tuple[str, P
     return held[0]
 
 
-def sign_documents(documents: Mapping[str, Envelope], keyid: str, key: PrivateKey) -> dict[str, list[SignatureEntry]]:
+def sign_documents(documents: Mapping[str, Envelope], keyid: str, key: KeySigner) -> dict[str, list[SignatureEntry]]:
     """One signature per document (tag or wave name), as ``sign-prod-targets`` sends them."""
-    return {name: [key.sign(env.signed_bytes(), keyid=keyid)] for name, env in sorted(documents.items())}
+    return {name: [replace(key.sign(env.signed_bytes()), keyid=keyid)] for name, env in sorted(documents.items())}
 
 
 def signed_by(documents: Mapping[str, Envelope], keyid: str) -> dict[str, Envelope]:

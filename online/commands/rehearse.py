@@ -16,10 +16,11 @@ def rehearse(
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
     scenario: str = typer.Option(
-        "single",
+        "full",
         "--scenario",
-        help="single: one officer rotates keys and signs a wave; officers: three root key holders go to "
-        "2-of-3 and then rotate one officer out, through root updates transactions.",
+        help="full (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys on "
+        "SoftHSM2 PKCS#11 tokens), or officers (three root key holders go to 2-of-3, then one is rotated out, "
+        "through root updates transactions).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
@@ -28,17 +29,12 @@ def rehearse(
     from appliance.common.render import console
     from appliance.core.errors import UsageError
 
-    from ..rehearsal import Rehearsal
+    from ..scenarios import SCENARIOS
 
-    if scenario not in ("single", "officers"):
-        raise UsageError(f"unknown scenario {scenario!r}", hint="Scenarios: single, officers.")
+    if scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of {', '.join(sorted(SCENARIOS))}")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        if scenario == "officers":
-            from ..rehearsal_officers import OfficersRehearsal
-
-            ci, prod = OfficersRehearsal(workdir or Path(temp)).run()
-        else:
-            ci, prod = Rehearsal(workdir or Path(temp), key_type=key_type.upper()).run()
+        ci, prod = SCENARIOS[scenario](workdir or Path(temp), key_type.upper())
         out = console()
         if as_json:
             out.print_json(ci.to_bytes().decode())

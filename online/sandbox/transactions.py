@@ -1,4 +1,4 @@
-"""The sandbox's root updates transactions: fioctl's ``keys tuf updates`` API (bundle-spec.md §9).
+"""The sandbox's root updates transactions: fioctl's ``keys tuf updates`` API (bundle-spec.md §10.6).
 
 One transaction per factory at a time, kept in ``<factory>/updates.json``:
 ``init`` stages CI and production root version + 1 (unsigned, with the init message as
@@ -8,7 +8,7 @@ staged roots only when devices would accept them (old and new root thresholds, c
 over distinct public keys), ``cancel`` drops everything.  The txid is checked on every
 call that carries one; the user who started the transaction may send an empty txid.
 
-Status codes the sandbox chooses where the real server's are not known (bundle-spec.md §9.6):
+Status codes the sandbox chooses where the real server's are not known (bundle-spec.md §10.6):
 409 ``transaction-active`` (fioctl names this case on 409), 404 ``no-transaction``,
 403 ``txid-mismatch``, 400 ``bad-request``/``bad-metadata``, 409 ``version-conflict``/``prod-mismatch``,
 422 ``online-keys-changed``/``verification-failed``/``threshold-not-met``.
@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from appliance.core.errors import InputFormatError, MetadataError, VerificationError
+from appliance.core.errors import InputFormatError, MetadataError, Refusal, VerificationError
 from appliance.core.keys import ED25519, RSA, PrivateKey, RandomBytes, SignatureEntry, generate_key, secret_key_file
 from appliance.core.metadata import Envelope, Root, build_root
 from appliance.core.rootpair import pair_differences
@@ -35,7 +35,7 @@ from appliance.core.txwire import check_txid, parse_signature_map, roots_object
 from appliance.core.verify import check_root_update
 
 from .factory import ONLINE_ROLES
-from .rules import MAX_UPLOAD_BYTES, Refusal
+from .rules import MAX_UPLOAD_BYTES
 from .state import SandboxState, User
 from .waves import WaveStore, publishable, resigned
 
