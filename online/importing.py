@@ -22,7 +22,15 @@ from appliance.core.bundle import MAX_BUNDLE_BYTES, open_response
 from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.metadata import Root
-from appliance.core.operations import RootResult, SignTargetsRequest, StagedResult, WaveSignatures
+from appliance.core.operations import (
+    Operation,
+    ResignedTargets,
+    RootResult,
+    SignTargetsRequest,
+    StagedResult,
+    WaveSignatures,
+)
+from appliance.core.resign import check_resign_only
 from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.state import ImportProgress
@@ -85,6 +93,10 @@ def import_bundle(
 
     if isinstance(bound.result, WaveSignatures):
         _import_wave_signatures(station, bound, bound.result, client, progress)
+    elif isinstance(bound.result, ResignedTargets):
+        from .resignimport import import_resigned_targets
+
+        import_resigned_targets(station, bound, bound.result, client, progress)
     elif isinstance(bound.result, StagedResult):
         from .txstation import import_update
 
@@ -106,6 +118,9 @@ def _import_roots(
     now = datetime.now(UTC)
     new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
+    if request.operation == Operation.RESIGN_ROOT:
+        check_resign_only(old.ci.meta, new.ci.meta, "new CI root")
+        check_resign_only(old.prod.meta, new.prod.meta, "new production root")
     device_acceptance(list(bound.histories.ci), new.ci, now, "CI")
     device_acceptance(list(bound.histories.prod), new.prod, now, "production")
 

@@ -1,4 +1,4 @@
-"""Foundries root updates transaction endpoints, as fioctl calls them (bundle-spec.md §10.1).
+"""Foundries root updates transaction endpoints, as fioctl calls them (bundle-spec.md §11.1).
 
 Base ``/ota/repo/<f>/api/v1/user_repo/root/updates``: ``POST`` starts a transaction,
 ``GET`` reads it, ``PUT`` stages roots, ``POST …/apply`` with ``{"txid"}``, ``POST …/cancel``

@@ -7,11 +7,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
-from ..core.review import Review, WaveTable
+from ..core.review import ResignTable, Review, WaveTable
 
 
 def console(stderr: bool = False) -> Console:
@@ -75,6 +76,16 @@ def wave_rich_table(wave: WaveTable) -> Table:
     return table
 
 
+def resign_rich_table(resigned: ResignTable) -> Table:
+    table = Table(title="production targets to re-sign", title_justify="left")
+    for column in ResignTable.COLUMNS:
+        table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
+    for tag, version, count, before, after, gained in resigned.rows:
+        # A tag is outside text: shown literally, never as markup.
+        table.add_row(Text(tag), str(version), str(count), before, after, str(gained))
+    return table
+
+
 def render_review(review: Review, out: Console | None = None) -> None:
     out = out or console()
     out.rule(f"[bold]{review.title}[/] for factory [bold]{review.factory}[/]")
@@ -96,6 +107,8 @@ def render_review(review: Review, out: Console | None = None) -> None:
         out.print_json(blob.decode())
     if review.wave is not None:
         out.print(wave_rich_table(review.wave))
+    if review.resigned is not None:
+        out.print(resign_rich_table(review.resigned))
 
 
 def transcript_table(records: Sequence[dict[str, Any]]) -> Table:

@@ -1,6 +1,6 @@
 """What a root updates request carries beyond the root histories, and what its response adds (pure).
 
-Request (bundle-spec.md §10.4): the operation's parameters (``txplan.UpdateParameters``)
+Request (bundle-spec.md §11.4): the operation's parameters (``txplan.UpdateParameters``)
 and a payload of the transaction's staged roots, the user of the station's API token
 (``owner``, recorded in ``x-key-owners`` for a new key) and, for signing targets, the
 production and wave targets.  The txid never travels in a bundle.

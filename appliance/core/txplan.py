@@ -1,6 +1,6 @@
 """One appliance operation per staged transaction change: parameters, payload and the plan (pure).
 
-Operations (bundle-spec.md §10.4) and the fioctl command each mirrors:
+Operations (bundle-spec.md §11.4) and the fioctl command each mirrors:
 
 =========================== =============================================== ==========================
 operation                   what changes                                    fioctl ``keys tuf updates``
@@ -105,7 +105,7 @@ class UpdateParameters:
         return cls(str(operation), role, key_type.upper(), keyid, threshold, sign, tags, waves)
 
     def to_dict(self) -> JsonObject:
-        """The parameters this operation takes (bundle-spec.md §10.4)."""
+        """The parameters this operation takes (bundle-spec.md §11.4)."""
         every: JsonObject = {
             "role": self.role,
             "key_type": self.key_type,

@@ -1,7 +1,7 @@
 """Staged roots of a TUF root updates transaction, and fioctl's rules for changing them (pure).
 
 fioctl (foundriesio/fioctl subcommands/keys/tuf_utils.go and tuf_updates_*.go, see
-bundle-spec.md §10) stages every offline key change the same way: take the staged CI
+bundle-spec.md §11) stages every offline key change the same way: take the staged CI
 root, change its ``signed`` part, then *finalize*: drop every signature, drop keys no
 role uses (and their ``x-key-owners`` entries), and regenerate the production root as
 a copy of the CI root whose only difference is the targets threshold (the staged

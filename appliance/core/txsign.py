@@ -2,7 +2,7 @@
 
 A device accepts root N+1 only when it carries valid signatures from a threshold of
 root N's root keys *and* from a threshold of its own root keys (aktualizr
-uptane/root.cc, ``Root(raw, verifier)``; bundle-spec.md §10.3).  Signatures are counted
+uptane/root.cc, ``Root(raw, verifier)``; bundle-spec.md §11.3).  Signatures are counted
 over distinct public keys (``verify.check_threshold``), so a key listed under two ids
 counts once.  CI and production roots are separate documents and are counted apart.
 

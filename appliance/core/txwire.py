@@ -1,6 +1,6 @@
 """The wire shapes of fioctl's root updates API (``/ota/repo/<f>/api/v1/user_repo/root/updates``).
 
-Facts (foundriesio/fioctl client/foundries_tuf_root.go; bundle-spec.md §10.1):
+Facts (foundriesio/fioctl client/foundries_tuf_root.go; bundle-spec.md §11.1):
 - ``GET`` answers ``{"status": "NONE"|"STARTED"|"APPLYING", "current": {...}, "updated": {...},
   "change-meta": {...}, "first-time": bool, "amendments": [...], "issues": {...}}`` where
   ``current``/``updated`` are ``{"ci-root": <root JSON as a *string*>, "prod-root": <string>,

@@ -1,4 +1,4 @@
-"""The sandbox's root updates transactions: fioctl's ``keys tuf updates`` API (bundle-spec.md §10.6).
+"""The sandbox's root updates transactions: fioctl's ``keys tuf updates`` API (bundle-spec.md §11.6).
 
 One transaction per factory at a time, kept in ``<factory>/updates.json``:
 ``init`` stages CI and production root version + 1 (unsigned, with the init message as
@@ -8,7 +8,7 @@ staged roots only when devices would accept them (old and new root thresholds, c
 over distinct public keys), ``cancel`` drops everything.  The txid is checked on every
 call that carries one; the user who started the transaction may send an empty txid.
 
-Status codes the sandbox chooses where the real server's are not known (bundle-spec.md §10.6):
+Status codes the sandbox chooses where the real server's are not known (bundle-spec.md §11.6):
 409 ``transaction-active`` (fioctl names this case on 409), 404 ``no-transaction``,
 403 ``txid-mismatch``, 400 ``bad-request``/``bad-metadata``, 409 ``version-conflict``/``prod-mismatch``,
 422 ``online-keys-changed``/``verification-failed``/``threshold-not-met``.
