@@ -7,6 +7,10 @@ complete rehearsal; add one by adding it to ``SCENARIOS``.
 root key is still Foundries'; one scenario per era of the zoo of real factories
 (tests/vectors/factories/<era>/, online/factories.py) runs the full rehearsal on it.
 
+``officers``: three officers, each with a station, an appliance and a tarball of their own, take
+the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
+transactions (``online.rehearsal_officers``).
+
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
@@ -130,12 +134,20 @@ def era(path: Path) -> Scenario:
     return run
 
 
+def officers(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Three officers go from one root key to 2-of-3, then rotate one officer out (transactions)."""
+    from .rehearsal_officers import OfficersRehearsal
+
+    return OfficersRehearsal(workdir, key_type=key_type).run()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "default": full,
     "full": full,
     "root-only": root_only,
     "token": token,
     "expiry": expiry,
+    "officers": officers,
     "first-time": first_time,
 }
 

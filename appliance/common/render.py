@@ -122,11 +122,11 @@ def render_review(review: Review, out: Console | None = None) -> None:
     for label, lines in review.changes:
         out.print(f"[bold]changes to the {label} root[/]")
         for line in lines:
-            out.print(f"  {line}")
+            out.print(f"  {line}", markup=False)  # outside text: shown literally
     if review.changes:
-        out.print(f"new roots signed by: {', '.join(review.new_signers)}")
+        out.print(f"new roots signed by: {', '.join(review.new_signers)}", markup=False)
     for line in review.details:
-        out.print(line)
+        out.print(line, markup=False)
     for key in review.new_keys:
         out.print(f"[bold]new {key.role} key[/]: {key.keyid}")
         out.print(f"  read aloud: {' '.join(key.words)}")

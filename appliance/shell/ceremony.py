@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic
@@ -32,7 +32,7 @@ from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-from ..core.operations import AnyResult, RootResult
+from ..core.operations import AnyResult, RootResult, StagedResult
 from ..core.review import ResignTable, WaveTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
@@ -54,7 +54,11 @@ class Ceremony(Generic[B]):
     archive: KeysArchive
 
     @classmethod
-    def open(cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B]) -> Ceremony[B]:
+    def open(
+        cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B], new_tarball_ok: bool = False
+    ) -> Ceremony[B]:
+        """A missing ``keys`` file starts an empty tarball when ``new_tarball_ok`` (a new key holder's) or when
+        the request carries a sealed first root key (a first-time takeover)."""
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
         station = require_pinned(place.pinned(), "station")
@@ -63,8 +67,9 @@ class Ceremony(Generic[B]):
         data = read_capped(request, MAX_BUNDLE_BYTES, what="request")
         state = ApplianceState.from_wire(place.load_state())
         context = open_verified_request(data, station, state, kind, what=str(request))
-        if not keys.exists() and getattr(context.body, "first_root_sealed", None):
-            archive = KeysArchive.from_files({})  # a first-time takeover may start a new tarball
+        first_time = bool(getattr(context.body, "first_root_sealed", None))
+        if not keys.exists() and (new_tarball_ok or first_time):
+            archive = KeysArchive.from_files({})  # a new key holder's, or a first-time takeover's
         else:
             archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
         return cls(place, identity, context, keys, out, state, archive)
@@ -194,10 +199,12 @@ class Ceremony(Generic[B]):
         )
 
     def respond(self, result: AnyResult, *, archive_bytes: bytes | None, now: datetime) -> Path:
-        if archive_bytes is not None and isinstance(result, RootResult):
-            result = RootResult(
-                result.ci_root, result.prod_root, result.new_keys, hashlib.sha256(archive_bytes).hexdigest()
-            )
+        if archive_bytes is not None and isinstance(result, RootResult | StagedResult):
+            digest = hashlib.sha256(archive_bytes).hexdigest()
+            if isinstance(result, StagedResult):
+                result = replace(result, roots=replace(result.roots, tarball_sha256=digest))
+            else:
+                result = replace(result, tarball_sha256=digest)
         response = answer_with(self.request, result, now)
         data = seal(response.body(), self.identity)
         assert_no_private_material(data)

@@ -6,7 +6,16 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ("identity", "exchange", "rehearse", "sandbox", "showroot", "expiry", "downloadroots")
+MODULES: tuple[str, ...] = (
+    "identity",
+    "exchange",
+    "rehearse",
+    "sandbox",
+    "showroot",
+    "expiry",
+    "updates",
+    "downloadroots",
+)
 
 
 def register_all(app: typer.Typer) -> None:

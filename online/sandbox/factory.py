@@ -67,12 +67,19 @@ class FactoryData:
     archive: KeysArchive | None  # the owner's offline keys tarball content (None: the owner has none yet)
     root_key: PrivateKey | None  # None for a factory seeded from public data
     offline_targets_key: PrivateKey | None
-    first_root_sec: bytes | None = None  # first-time factory: served at first_root.sec until taken over
+    # The first root key file the server keeps: handed out by first_root.sec and updates init
+    # --first-time while that key is still a root key (None: a seeded factory whose key is not known).
+    first_root_sec: bytes | None = None
     polis_id: str = ""  # the owner's user id, served at users/self
 
     @property
     def root_keyid(self) -> str:
         return self.ci_roots[-1].meta.roles["root"].keyids[0]
+
+
+def owner_polis_id(factory: str) -> str:
+    """The sandbox's user id for a factory's owner."""
+    return f"sandbox-owner-{factory}"
 
 
 def new_token(random_bytes: RandomBytes) -> str:
@@ -188,6 +195,6 @@ def build_factory(
         archive=None if first_time else build_archive(ci[-1], root_key, targets_key),
         root_key=root_key,
         offline_targets_key=targets_key,
-        first_root_sec=secret_key_file(root_key) if first_time else None,
-        polis_id=f"sandbox-owner-{name}",
+        first_root_sec=secret_key_file(root_key),
+        polis_id=owner_polis_id(name),
     )

@@ -25,7 +25,7 @@ from appliance.core.rootpair import RootPair, check_pair, verify_history
 from appliance.core.strictjson import canonical, loads_object
 from appliance.core.timefmt import format_expires
 
-from .factory import ONLINE_ROLES, FactoryData, check_factory_name, ci_targets, new_token
+from .factory import ONLINE_ROLES, FactoryData, check_factory_name, ci_targets, new_token, owner_polis_id
 
 _MEMBER = re.compile(r"([1-9][0-9]{0,8})\.root\.json")
 
@@ -119,5 +119,5 @@ def seed_factory(
         root_key=None,
         offline_targets_key=None,
         first_root_sec=first_root_sec,
-        polis_id=f"sandbox-owner-{name}",
+        polis_id=owner_polis_id(name),
     )

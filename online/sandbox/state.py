@@ -3,8 +3,11 @@
 Layout (every file JSON, mode 0600, written temp → fsync → rename)::
 
     <state-dir>/faults.json                          optional, test hook: {"fail_prod_uploads": N}
-    <state-dir>/factories/<name>/factory.json        {"name", "created", "token", "polis-id"}
-    <state-dir>/factories/<name>/first_root.sec      first-time factory only: the first root key file
+    <state-dir>/factories/<name>/factory.json
+        {"name", "created", "token", "polis-id"?, "users"?: [{"token", "polis-id", "name"}, ...]}
+    <state-dir>/factories/<name>/first-root.json     the first root key file (.sec), as the real server keeps it:
+                                                     handed out by first_root.sec and updates init --first-time
+    <state-dir>/factories/<name>/updates.json        the active root updates transaction, if any
     <state-dir>/factories/<name>/online-keys.json    {"targets"|"snapshot"|"timestamp": <.sec key file object>}
     <state-dir>/factories/<name>/targets.json        CI targets.json signed by the online targets key
     <state-dir>/factories/<name>/ci/<n>.root.json    CI root version n, bytes as uploaded
@@ -32,14 +35,27 @@ from appliance.core.keys import PrivateKey, secret_key_file
 from appliance.core.metadata import MAX_METADATA_BYTES, Root
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
 
-from .factory import ONLINE_ROLES, FactoryData
+from .factory import ONLINE_ROLES, FactoryData, owner_polis_id
 
 FACTORIES = "factories"
 FAULTS_FILE = "faults.json"
-FIRST_ROOT_FILE = "first_root.sec"
+FIRST_ROOT_FILE = "first-root.json"
 FAULT_KINDS = ("fail_prod_uploads",)
 _ROOT_FILE = re.compile(r"^([1-9][0-9]{0,8})\.root\.json\Z")
 _SMALL_FILE = 64 * 1024
+
+
+_USER_FIELDS = ("polis-id", "name", "token")
+
+
+@dataclass(frozen=True)
+class User:
+    polis_id: str
+    name: str
+    token: str
+
+    def __repr__(self) -> str:
+        return f"User(polis_id={self.polis_id!r}, name={self.name!r})"
 
 
 @dataclass(frozen=True)
@@ -47,9 +63,15 @@ class FactoryInfo:
     name: str
     created: str
     token: str
+    polis_id: str  # the owner's user id (users/self, x-changelog, x-key-owners)
+    users: tuple[User, ...] = ()
 
     def __repr__(self) -> str:
         return f"FactoryInfo(name={self.name!r}, created={self.created!r})"
+
+    def all_users(self) -> tuple[User, ...]:
+        """The owner (the factory token) first, then the users added later."""
+        return (User(self.polis_id, "Factory owner", self.token), *self.users)
 
 
 def _load_json(path: Path, what: str) -> JsonObject:
@@ -89,7 +111,79 @@ class SandboxState:
         fields = (obj.get("name"), obj.get("created"), obj.get("token"))
         if not all(isinstance(v, str) for v in fields):
             raise SandboxStateError(f"factory file of {name} lacks name, created or token")
-        return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]))
+        users = []
+        for entry in obj.get("users", []):
+            if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _USER_FIELDS):
+                raise SandboxStateError(f"factory file of {name} has a malformed user")
+            users.append(User(entry["polis-id"], entry["name"], entry["token"]))
+        polis_id = obj.get("polis-id", owner_polis_id(name))
+        if not isinstance(polis_id, str):
+            raise SandboxStateError(f"factory file of {name} has a malformed polis-id")
+        return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]), polis_id, tuple(users))
+
+    def add_user(self, name: str, user: User) -> None:
+        info = self.info(name)
+        if any(u.polis_id == user.polis_id or u.token == user.token for u in info.all_users()):
+            raise UsageError(f"factory {name} already has user {user.polis_id!r} (or that token)")
+        users = [{"polis-id": u.polis_id, "name": u.name, "token": u.token} for u in (*info.users, user)]
+        obj: JsonObject = {"name": info.name, "created": info.created, "token": info.token}
+        obj.update({"polis-id": info.polis_id, "users": users})
+        write_durable(self.factory_dir(name) / "factory.json", dumps_pretty(obj), replace=True, label="sandbox-factory")
+
+    def first_root_sec(self, name: str) -> bytes | None:
+        """The first root key file, bytes as the server hands them out (``first_root.sec``)."""
+        path = self.factory_dir(name) / FIRST_ROOT_FILE
+        if not path.is_file():
+            return None
+        return read_capped(path, _SMALL_FILE, what="stored first root key")
+
+    def first_root_key(self, name: str) -> PrivateKey | None:
+        data = self.first_root_sec(name)
+        if data is None:
+            return None
+        try:
+            obj = loads_object(data, max_bytes=_SMALL_FILE, what="first root key file")
+        except InputFormatError as exc:
+            raise SandboxStateError(exc.message, hint="The sandbox state is damaged.") from exc
+        keyval = obj.get("keyval")
+        if not isinstance(keyval, dict):
+            raise SandboxStateError(f"first root key file of {name} is malformed")
+        return PrivateKey.from_parts(obj.get("keytype"), keyval.get("private"))
+
+    def first_root_keyid(self, name: str) -> str | None:
+        """The id under which the current CI root lists the first root key as a root key; None once
+        that key was rotated out (or is not known), when the server hands it out no more."""
+        first = self.first_root_key(name)
+        ci = self.root(name, production=False)
+        if first is None or ci is None:
+            return None
+        meta = ci.meta
+        found = (k for k in meta.roles["root"].keyids if k in meta.keys and meta.keys[k].same_key(first.public_key))
+        return next(found, None)
+
+    def save_online_keys(self, name: str, keys: dict[str, PrivateKey]) -> None:
+        obj = {role: loads_object(secret_key_file(key)) for role, key in keys.items()}
+        path = self.factory_dir(name) / "online-keys.json"
+        write_durable(path, dumps_pretty(obj), replace=True, label="sandbox-keys")
+
+    def store_targets(self, name: str, data: bytes) -> None:
+        write_durable(self.factory_dir(name) / "targets.json", data, replace=True, label="sandbox-targets")
+
+    # --- the root updates transaction ----------------------------------------------
+
+    def transaction(self, name: str) -> JsonObject | None:
+        path = self.factory_dir(name) / "updates.json"
+        if not path.is_file():
+            return None
+        cap = MAX_METADATA_BYTES * 4
+        return loads_object(read_capped(path, cap, what="transaction"), max_bytes=cap)
+
+    def save_transaction(self, name: str, tx: JsonObject | None) -> None:
+        path = self.factory_dir(name) / "updates.json"
+        if tx is None:
+            path.unlink(missing_ok=True)
+            return
+        write_durable(path, dumps_pretty(tx), replace=True, label="sandbox-transaction")
 
     def online_key(self, name: str, role: str) -> PrivateKey:
         obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
@@ -184,20 +278,9 @@ class SandboxState:
             return None
         return read_capped(path, MAX_METADATA_BYTES, what="stored targets.json")
 
-    def first_root_sec(self, name: str) -> bytes | None:
-        """A first-time factory's first root key file, as the server hands it to the owner."""
-        path = self.factory_dir(name) / FIRST_ROOT_FILE
-        if not path.is_file():
-            return None
-        return read_capped(path, _SMALL_FILE, what="stored first root key")
-
     def has_online_key(self, name: str, role: str) -> bool:
         obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
         return isinstance(obj.get(role), dict)
-
-    def polis_id(self, name: str) -> str:
-        value = _load_json(self.factory_dir(name) / "factory.json", "factory file").get("polis-id")
-        return value if isinstance(value, str) else f"sandbox-owner-{name}"
 
     # --- fault injection (test hook) -----------------------------------------------
 
