@@ -306,19 +306,20 @@ class HttpFactoryClient:
         what = f"fetching the first root key of factory {self.factory}"
         return self.request("GET", path, max_bytes=MAX_KEY_BYTES, what=what).body
 
-    def get_polis_id(self) -> str:
-        """The token owner's user id: ``polis-id`` of ``users/self`` (fioctl ``UserAccessDetails``)."""
+    def get_current_user(self) -> tuple[str, str]:
+        """The token's user as (``polis-id``, ``name``) from ``users/self`` (fioctl ``UserAccessDetails``):
+        recorded in x-changelog and x-key-owners."""
         path = f"/ota/factories/{quote(self.factory, safe='')}/users/self/"
-        what = f"fetching the current user of factory {self.factory}"
+        what = f"reading the current user of factory {self.factory}"
         body = self.request("GET", path, max_bytes=MAX_KEY_BYTES, what=what).body
         try:
             value = loads(body, max_bytes=MAX_KEY_BYTES, what="users/self answer")
         except InputFormatError as exc:
             raise RemoteError(f"{what}: {exc.message}") from None
-        polis = value.get("polis-id") if isinstance(value, dict) else None
-        if not isinstance(polis, str):
+        polis, name = (value.get("polis-id"), value.get("name", "")) if isinstance(value, dict) else (None, None)
+        if not isinstance(polis, str) or not isinstance(name, str):
             raise RemoteError(f"{what}: the answer has no polis-id")
-        return polis
+        return polis, name
 
     def get_targets(self) -> bytes:
         """The CI targets.json, signed by the online targets key."""

@@ -79,7 +79,7 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     pair = histories.verify()
     body = build(client)
     if isinstance(body, RotateRootRequest | RotateTargetsRequest):
-        body = replace(body, params=replace(body.params, polis_id=client.get_polis_id()))
+        body = replace(body, params=replace(body.params, polis_id=client.get_current_user()[0]))
     if isinstance(body, RotateRootRequest) and body.first_root_sealed == FIRST_TIME:
         body = replace(body, first_root_sealed=seal_first_root(client.get_first_root_key(), appliance))
     _warn_expiry(pair, body)

@@ -128,13 +128,9 @@ def staged_request(
 
     def build(client: FactoryClient) -> AnyRequest:
         from .targets_api import get_production_targets, get_wave
-        from .updates_api import current_user
 
         staged = staged_of(get_updates(client))
-        polis_id = name = ""
-        if owner:
-            me = current_user(client)
-            polis_id, name = str(me.get("polis-id", "")), str(me.get("name", ""))
+        polis_id, name = client.get_current_user() if owner else ("", "")
         found = None
         if tags is not None:
             raw = get_production_targets(client, *tags)
@@ -150,14 +146,13 @@ def staged_request(
 
 def write_first_root(path: Path, answer: Mapping[str, Any]) -> None:
     """fioctl's --first-time tarball: tufrepo/keys/first-root.pub and .sec from the init answer."""
+    from appliance.core.firstroot import FIRST_ROOT
     from appliance.core.keysarchive import KeysArchive
 
     sec, pub = answer.get("first_root.sec"), answer.get("first_root.pub")
     if not isinstance(sec, dict) or not isinstance(pub, dict):
         raise RemoteError("the server's --first-time answer lacks first_root.sec or first_root.pub")
-    archive = KeysArchive.from_files(
-        {"tufrepo/keys/first-root.pub": dumps_compact(pub), "tufrepo/keys/first-root.sec": dumps_compact(sec)}
-    )
+    archive = KeysArchive.from_files({f"{FIRST_ROOT}.pub": dumps_compact(pub), f"{FIRST_ROOT}.sec": dumps_compact(sec)})
     if len([e for e in archive.entries if e.private]) != 1:
         raise RemoteError("the server's first root key pair is not a matching key pair")
 

@@ -91,13 +91,3 @@ def gen_online_keys(client: FactoryClient, txid: str, roles: Sequence[str], key_
         what=f"generating online keys for factory {client.factory}",
         hints={403: TXID_HINT, "txid-mismatch": TXID_HINT},
     )
-
-
-def current_user(client: FactoryClient) -> dict[str, Any]:
-    """``GET /ota/factories/<f>/users/self/``: ``{"polis-id", "name", ...}``."""
-    response = client.request(
-        "GET",
-        f"/ota/factories/{quote(client.factory, safe='')}/users/self/",
-        what=f"reading the current user of factory {client.factory}",
-    )
-    return loads_object(response.body, what="current user")

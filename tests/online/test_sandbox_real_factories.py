@@ -113,7 +113,7 @@ def test_seeded_json_era_factory_accepts_our_rotation_over_http(tmp_path: Path) 
         client = FactoryClient(server.url, data.token, "era2021")
         current = RootPair(Root.from_bytes(client.get_root()), Root.from_bytes(client.get_root(production=True)))
         assert current.prod.meta.roles["targets"].threshold == 2
-        params = RotationParameters("ED25519", "", None, client.get_polis_id())
+        params = RotationParameters("ED25519", "", None, client.get_current_user()[0])
         plan = plan_root_rotation(current, archive, ed_key(70), params, datetime.now(UTC).replace(microsecond=0))
         client.post_root(plan.new.ci.to_bytes())
         client.post_root(plan.new.prod.to_bytes(), production=True)
