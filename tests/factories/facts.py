@@ -72,15 +72,27 @@ FACTS: dict[str, dict[str, str]] = {
     },
     "ota-tuf-canonical": {
         "kind": "fact",
-        "source": "advancedtelematic/ota-tuf libtuf/.../crypt/CanonicalJson.scala",
-        "text": ("ota-tuf canonical JSON: keys sorted, no spaces, escaped newlines turned back into raw newlines."),
-    },
-    "canonical-docker": {
-        "kind": "fact",
-        "source": "docker/go d30aec9 canonical/json/encode.go (used by fioctl tuf_utils.go)",
+        "source": (
+            "advancedtelematic/ota-tuf e56876f libtuf/src/main/scala/com/advancedtelematic/libtuf/crypt/"
+            "CanonicalJson.scala (canonical = generate(json).noSpaces); circe/circe 1da9427 "
+            "modules/core/shared/src/main/scala/io/circe/Printer.scala (PrintingFolder.onString)"
+        ),
         "text": (
-            "fioctl's canonical JSON (docker/go MarshalCanonical): compact, object keys sorted, strings "
-            "escape only backslash and quote; newlines and every other byte are written raw."
+            "ota-tuf canonical JSON (the server and garage-sign sign with it): object keys sorted, printed by "
+            "circe noSpaces, which escapes quote, backslash, \\b \\f \\n \\r \\t and other ISO control "
+            "characters as \\u00xx; <, >, & and non-ASCII are written raw."
+        ),
+    },
+    "canonical-fioctl": {
+        "kind": "fact",
+        "source": (
+            "foundriesio/fioctl 6a75243 go.mod (replace github.com/docker/go => github.com/foundriesio/go "
+            "a487d04); foundriesio/go a487d04 canonical/json/encode.go encodeState.string"
+        ),
+        "text": (
+            "fioctl's canonical JSON (MarshalCanonical of foundriesio/go, which fioctl uses instead of "
+            "docker/go since 2021-02-04): compact, object keys sorted, strings escape backslash, quote, "
+            "\\n, \\r and \\t; every other byte (other control characters, <, >, &, UTF-8) is written raw."
         ),
     },
     "go-json": {

@@ -21,10 +21,21 @@ def go_json(value: Any) -> bytes:
 
 
 def canonical_json(value: Any) -> bytes:
-    """docker/go canonical/json MarshalCanonical (fioctl signs and download-roots writes with it):
-    keys sorted by byte order, compact, and only '\\\\' and '"' escaped; every other byte, newlines
-    included, is written raw (encode.go, encodeState.string with canonical=true)."""
+    """fioctl's canonical/json MarshalCanonical (it signs and download-roots writes with it): keys sorted
+    by byte order, compact; a string escapes only '\\', '"', newline, carriage return and tab (as \\n
+    \\r \\t); every other byte (other control characters, <, >, & and UTF-8) is written raw.  fioctl's
+    go.mod replaces docker/go with foundriesio/go since 6a75243 (2021-02-04), whose a487d04 ("Fix
+    canonical marshal of special characters") added the three escapes to encodeState.string; before it
+    upstream docker/go wrote newlines raw, but no pure-Go fioctl signing predates the replace."""
     return _encode(value, _canonical_string, sort_keys=True).encode("utf-8")
+
+
+def ota_tuf_canonical(value: Any) -> bytes:
+    """ota-tuf's CanonicalJson (garage-sign signs with it): keys sorted (Java string order, the same as
+    byte order for ASCII names), printed by circe's Printer.noSpaces, whose onString escapes '"', '\\',
+    \\b \\f \\n \\r \\t and other ISO control characters (U+0000-001F, U+007F-009F) as \\u00xx (lowercase
+    hex); <, >, & and other non-ASCII are written raw."""
+    return _encode(value, _circe_string, sort_keys=True).encode("utf-8")
 
 
 def _encode(value: Any, string: Any, sort_keys: bool = False) -> str:
@@ -68,8 +79,26 @@ def _go_string(s: str) -> str:
     return "".join(out)
 
 
+_CANONICAL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CIRCE_ESCAPES = {**_CANONICAL_ESCAPES, "\b": "\\b", "\f": "\\f"}
+
+
 def _canonical_string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + "".join(_CANONICAL_ESCAPES.get(ch, ch) for ch in s) + '"'
+
+
+def _circe_string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch in _CIRCE_ESCAPES:
+            out.append(_CIRCE_ESCAPES[ch])
+        elif o < 0x20 or 0x7F <= o <= 0x9F:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def circe_spaces2(value: Any, indent: int = 0) -> str:

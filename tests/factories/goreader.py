@@ -19,13 +19,61 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from tests.factories.gobytes import canonical_json
-
 Json = dict[str, Any]
 
 
 class GoRuleError(Exception):
     """What fioctl or aktualizr would refuse, worded after their message."""
+
+
+# --- canonical JSON, each tool's own (kept apart from the zoo writer's on purpose) -----------------
+
+
+def _compact_sorted(value: Any, string: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_compact_sorted(v, string) for v in value) + "]"
+    items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-8"))
+    return "{" + ",".join(string(k) + ":" + _compact_sorted(v, string) for k, v in items) + "}"
+
+
+def _fioctl_string(s: str) -> str:
+    # foundriesio/go a487d04 encodeState.string, canonical mode: only \\ " \n \r \t are escaped.
+    table = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return '"' + "".join(table.get(c, c) for c in s) + '"'
+
+
+def _jsoncpp_string(s: str) -> str:
+    # jsoncpp valueToQuotedStringN (emitUTF8 off): \" \\ \b \f \n \r \t, other C0 as \u00xx, non-ASCII
+    # as \uXXXX (UTF-16), everything else (<, >, &, DEL) raw.
+    table = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    out = []
+    for c in s:
+        if c in table:
+            out.append(table[c])
+        elif ord(c) < 0x20 or ord(c) > 0x7F:
+            units = c.encode("utf-16-be")
+            out.extend(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def fioctl_canonical(value: Any) -> bytes:
+    """What fioctl signs and hashes (canonical.MarshalCanonical, foundriesio/go a487d04)."""
+    return _compact_sorted(value, _fioctl_string).encode("utf-8")
+
+
+def aktualizr_canonical(value: Any) -> bytes:
+    """What aktualizr verifies signatures over (Utils::jsonToCanonicalStr: jsoncpp, sorted, no spaces)."""
+    return _compact_sorted(value, _jsoncpp_string).encode("utf-8")
 
 
 # --- tarballs (fioctl GetOfflineCreds) ------------------------------------------------------------
@@ -45,16 +93,15 @@ def read_creds(tgz: bytes) -> dict[str, bytes]:
 
 
 def read_roots(tgz: bytes) -> list[Json]:
-    """download-roots layout: N.root.json for N = 1.. without gaps. The canonical bytes carry raw
-    newlines inside strings, so the JSON is read non-strictly (as Go's decoder does not: Go refuses
-    raw control characters too, which is why fioctl never re-reads these files)."""
+    """download-roots layout: N.root.json for N = 1.. without gaps, read as strict JSON (the canonical
+    bytes escape newlines, so Go's decoder reads them back)."""
     members = read_creds(tgz)
     roots = []
     for n in range(1, len(members) + 1):
         name = f"{n}.root.json"
         if name not in members:
             raise GoRuleError(f"missing {name}")
-        roots.append(json.loads(members[name], strict=False))
+        roots.append(json.loads(members[name]))
     return roots
 
 
@@ -176,7 +223,7 @@ def keyid_rule(keyid: str, entry: Json) -> str | None:
     if hashlib.sha256(der).hexdigest() == keyid:
         return "der"
     ats = {"keytype": entry["keytype"], "keyval": {"public": entry["keyval"]["public"]}}
-    if hashlib.sha256(canonical_json(ats)).hexdigest() == keyid:
+    if hashlib.sha256(fioctl_canonical(ats)).hexdigest() == keyid:
         return "json"
     return None
 
@@ -205,7 +252,7 @@ def count_valid(signer_root: Json, target: Json, role: str = "root") -> int:
         if not 1 <= int(r["threshold"]) <= 1000:
             raise GoRuleError(f"The role {name} had an illegal signature threshold.")
     role_ids = set(signer_root["signed"]["roles"][role]["keyids"])
-    msg = canonical_json(target["signed"])
+    msg = aktualizr_canonical(target["signed"])
     seen: set[str] = set()
     valid = 0
     for sig in target["signatures"]:

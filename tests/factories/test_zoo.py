@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.factories import goreader as gr
 from tests.factories.facts import FACTS
+from tests.factories.gobytes import canonical_json, ota_tuf_canonical
 from tests.factories.make_zoo import OUT, render_all
 
 ERAS = ["a-garage-2020", "b-fioctl-2021", "c-fioctl-2022", "d-fioctl-2023", "e-first-time"]
@@ -138,7 +139,9 @@ def test_changelog_escaping_go_versus_canonical() -> None:
         f = tf.extractfile("3.root.json")
         assert f is not None
         body = f.read()
-    assert b"<ops> & audit" in body and b"-----BEGIN PUBLIC KEY-----\n" in body  # raw in canonical JSON
+    # fioctl's canonical JSON (foundriesio/go a487d04): <>& raw, newlines escaped, no raw control bytes.
+    assert b"<ops> & audit" in body and b"-----BEGIN PUBLIC KEY-----\\n" in body
+    assert not any(b < 0x20 for b in body)
     creds = gr.read_creds(_files("c-fioctl-2022")["offline-creds.tgz"])
     pub = next(v for k, v in creds.items() if k.endswith(".pub"))
     assert b"\n" not in pub and b"\\n" in pub
@@ -240,3 +243,20 @@ def test_reader_refuses_pkcs8_rsa_private_key() -> None:
     )
     with pytest.raises(gr.GoRuleError, match="PKCS#8"):
         gr.parse_private("RSA", pkcs8)
+
+
+@pytest.mark.parametrize(
+    ("text", "fioctl", "aktualizr"),
+    [
+        ("a\nb\r\tc", '"a\\nb\\r\\tc"', '"a\\nb\\r\\tc"'),
+        ("<ops> & audit", '"<ops> & audit"', '"<ops> & audit"'),
+        ("bell\a", '"bell\a"', '"bell\\u0007"'),
+        ("caf\u00e9", '"caf\u00e9"', '"caf\\u00e9"'),
+    ],
+)
+def test_canonical_rules_of_the_writer_and_the_reader(text: str, fioctl: str, aktualizr: str) -> None:
+    """The zoo writer's and the reader's fioctl rules agree; they differ from aktualizr's only outside
+    printable ASCII plus newline, carriage return and tab."""
+    assert canonical_json(text) == gr.fioctl_canonical(text) == fioctl.encode()
+    assert gr.aktualizr_canonical(text) == aktualizr.encode()
+    assert ota_tuf_canonical("a\nb") == b'"a\\nb"' and ota_tuf_canonical("\a<") == b'"\\u0007<"'

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.factories.gobytes import circe_spaces2, gnu_tar, go_json, go_tar, gzip_bytes
+from tests.factories.gobytes import circe_spaces2, gnu_tar, go_json, go_tar, gzip_bytes, ota_tuf_canonical
 from tests.factories.zoo_model import (
     Factory,
     garage_key_files,
@@ -65,7 +65,7 @@ def _initial_layout(f: Factory, first_root: ZooKey, targets: ZooKey, created: dt
     tpub, tsec = garage_key_files(targets)
     exp = rfc3339(created + dt.timedelta(days=30))
     tsigned = {"_type": "Targets", "expires": exp, "targets": {}, "version": 1}
-    tenv = sign_envelope(tsigned, [(f.ids[targets.label], targets)])
+    tenv = sign_envelope(tsigned, [(f.ids[targets.label], targets)], ota_tuf_canonical)
     targets_json = circe_spaces2(tenv).encode()
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as z:
@@ -110,7 +110,15 @@ def era_a(rsa_keys: dict[str, rsa.RSAPrivateKey]) -> Era:
     new = ZooKey("a-offline-root", "RSA", rsa_key=rsa_keys["a-offline-root"])
     f.use("garage-key-name", "ota-tuf-rsa", "ota-tuf-canonical", "tar-gnu-garage")
     # garage-sign 'root key remove' drops the old key; expiry now + 730 days.
-    rotate_root(f, new, "der", utc(2020, 6, 15, 12, 34, 56), keep_old=False, expires="2022-06-15T12:34:56Z")
+    rotate_root(
+        f,
+        new,
+        "der",
+        utc(2020, 6, 15, 12, 34, 56),
+        keep_old=False,
+        expires="2022-06-15T12:34:56Z",
+        canonical=ota_tuf_canonical,
+    )
     npub, nsec = garage_key_files(new)
     files += [
         (f"tufrepo/keys/offline-root-{stamp}.pub", npub),
@@ -176,7 +184,7 @@ def era_b(rsa_keys: dict[str, rsa.RSAPrivateKey]) -> Era:
         "rsa-2048-fioctl",
         "rsa-formats",
         "go-json",
-        "canonical-docker",
+        "canonical-fioctl",
         "rotate-root-sign",
         "rotate-root-keep-old",
         "findsigner",
@@ -220,7 +228,7 @@ def era_c(rsa_keys: dict[str, rsa.RSAPrivateKey]) -> Era:
         "keyid-json",
         "rsa-formats",
         "go-json",
-        "canonical-docker",
+        "canonical-fioctl",
         "rotate-root-sign",
         "rotate-root-keep-old",
         "rotate-root-drop-old",
@@ -279,7 +287,7 @@ def era_d(rsa_keys: dict[str, rsa.RSAPrivateKey]) -> Era:
         "prod-threshold-head",
         "assume-updates-one-version",
         "go-json",
-        "canonical-docker",
+        "canonical-fioctl",
         "rotate-root-keep-old",
         "rotate-root-drop-old",
         "findsigner",

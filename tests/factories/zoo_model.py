@@ -8,10 +8,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.factories.gobytes import b64, canonical_json, circe_spaces2, go_json
+from tests.factories.gobytes import b64, canonical_json, circe_spaces2, go_json, ota_tuf_canonical
 from tests.factories.zookeys import ZooKey
 
 Json = dict[str, Any]
@@ -62,9 +63,12 @@ class Factory:
         raise KeyError(kid)
 
 
-def sign_envelope(signed: Json, signers: list[tuple[str, ZooKey]]) -> Json:
-    """Signatures over the canonical JSON of 'signed' (fioctl signTufRoot / SignRoot; ota-tuf signPayload)."""
-    msg = canonical_json(signed)
+def sign_envelope(
+    signed: Json, signers: list[tuple[str, ZooKey]], canonical: Callable[[Any], bytes] = canonical_json
+) -> Json:
+    """Signatures over the canonical JSON of 'signed': fioctl's (signTufRoot / SignRoot) by default,
+    ota-tuf's (signPayload: the server and garage-sign) when given ``ota_tuf_canonical``."""
+    msg = canonical(signed)
     sigs = [{"keyid": kid, "method": key.method, "sig": b64(key.sign(msg))} for kid, key in signers]
     return {"signatures": sigs, "signed": signed}
 
@@ -86,7 +90,7 @@ def server_v1(f: Factory, online: dict[str, ZooKey], created: dt.datetime) -> Js
         "roles": roles,
         "version": 1,
     }
-    env = sign_envelope(signed, [(f.ids[online["root"].label], online["root"])])
+    env = sign_envelope(signed, [(f.ids[online["root"].label], online["root"])], ota_tuf_canonical)
     f.ci.append(env)
     f.prod.append(copy.deepcopy(env))
     return env
@@ -103,6 +107,7 @@ def rotate_root(
     expires: str | None = None,
     extra_targets: ZooKey | None = None,
     owners: Json | None = None,
+    canonical: Callable[[Any], bytes] = canonical_json,
 ) -> Json:
     """rotate-root-sign (+ rotate-root-keep-old or rotate-root-drop-old, changelog when given)."""
     cur = copy.deepcopy(f.ci[-1]["signed"])
@@ -124,7 +129,7 @@ def rotate_root(
         cur["x-changelog"] = changelog
     if owners:
         cur["x-key-owners"] = {k: v for k, v in {**cur.get("x-key-owners", {}), **owners}.items() if k in in_use}
-    env = sign_envelope(cur, [(old_id, f.by_id(old_id)), (new_id, new)])
+    env = sign_envelope(cur, [(old_id, f.by_id(old_id)), (new_id, new)], canonical)
     f.ci.append(env)
     return env
 
