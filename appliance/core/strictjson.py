@@ -4,11 +4,12 @@ Parsing refuses what an attacker could use to make two parsers disagree: duplica
 object keys, floats, NaN/Infinity, invalid UTF-8, oversize input and deep nesting.
 
 Canonical form (what signatures cover): objects with keys sorted by byte value, no
-insignificant whitespace, integers only.  The signer (fioctl, Go's docker canonical
-JSON) and the verifier (aktualizr, jsoncpp's compact writer) escape strings
-differently outside a common subset, so signed strings are restricted to that
-subset: printable ASCII except ``<``, ``>``, ``&``, plus ``\\n``, ``\\r``, ``\\t``.
-Within it both produce exactly the bytes emitted here.
+insignificant whitespace, integers only.  The signer (fioctl: foundriesio/go canonical
+JSON, which escapes only ``\\``, ``"``, ``\\n``, ``\\r``, ``\\t``) and the verifier (aktualizr:
+jsoncpp's compact writer, which also escapes ``\\b``, ``\\f``, other control characters and
+non-ASCII) agree byte for byte on printable ASCII plus ``\\n``, ``\\r``, ``\\t`` -- ``<``,
+``>`` and ``&`` included, which both write raw -- so signed strings are restricted to that
+subset (bundle-spec.md §1.3).  Within it both produce exactly the bytes emitted here.
 """
 
 from __future__ import annotations
@@ -117,13 +118,14 @@ def check_signable_string(value: str) -> str | None:
         if ch in "\n\r\t":
             continue
         if code < 0x20 or code > 0x7E:
-            return f"character U+{code:04X} at offset {index} is outside printable ASCII"
-        if ch in "<>&":
-            return f"character {ch!r} at offset {index} is escaped differently by signer and device"
+            return (
+                f"character U+{code:04X} at offset {index} is outside printable ASCII"
+                " (fioctl and devices encode it differently)"
+            )
     return None
 
 
-_UNSIGNABLE = re.compile(r"[^\x20-\x7e\n\r\t]|[<>&]")
+_UNSIGNABLE = re.compile(r"[^\x20-\x7e\n\r\t]")
 
 
 def _check_signable(value: str) -> None:
@@ -162,8 +164,9 @@ def _validate(value: JsonValue) -> None:
 _PLAIN_TYPES = frozenset({str, int, bool, type(None), dict, list, tuple})
 _CONTAINERS = frozenset({dict, list, tuple})
 # In the encoder's output these only appear if some string may be unsignable (or holds a
-# literal backslash before b/f/u); then the exact per-string check decides.
-_SUSPECT = ("\\u", "\\b", "\\f", "<", ">", "&")
+# literal backslash before b/f/u); then the exact per-string check decides.  ``<>&`` are
+# signable and the encoder writes them raw, as fioctl and jsoncpp do.
+_SUSPECT = ("\\u", "\\b", "\\f")
 _DIGIT_RUN = re.compile(r"[0-9]{19}")  # 19 digits in a row: maybe an integer beyond 64 bits
 
 

@@ -134,7 +134,7 @@ CASES: list[Case] = [
             ("root-huge-int-version.json", "does not fit in 64 bits"),
             ("root-bool-version.json", "version must be an integer"),
             ("root-non-ascii-signed-string.json", "U+00E9 at offset 1 is outside printable ASCII"),
-            ("root-html-signed-string.json", "'<' at offset 0 is escaped differently"),
+            ("root-control-char-signed-string.json", "U+0007 at offset 4 is outside printable ASCII"),
             ("root-keyid-mismatch.json", "is the id of another key"),
             ("root-same-key-two-ids.json", "the same public key is listed under key ids"),
             ("root-threshold-zero.json", "threshold 0 is outside 1..1000"),

@@ -405,8 +405,8 @@ def _roots(v1: Root) -> dict[str, bytes]:
         "root-non-ascii-signed-string.json": dumps_compact(
             {**v1.to_dict(), "signed": {**signed, "x-changelog": {"message": "r\u00e9vision"}}}
         ),
-        "root-html-signed-string.json": dumps_compact(
-            {**v1.to_dict(), "signed": {**signed, "x-changelog": {"message": "<script>&</script>"}}}
+        "root-control-char-signed-string.json": dumps_compact(
+            {**v1.to_dict(), "signed": {**signed, "x-changelog": {"message": "ring\abell"}}}
         ),
         "root-bom.json": b"\xef\xbb\xbf" + good,
         "root-invalid-utf8.json": good.replace(b'"Root"', b'"R\xc3\x28ot"', 1),
