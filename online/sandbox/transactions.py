@@ -145,11 +145,16 @@ class Transactions:
             answer["first_root.sec"] = loads_object(sec)
             answer["first_root.pub"] = ci.meta.keys[keyid].to_dict()
         changelog = {"polis-id": user.polis_id, "message": message, "timestamp": format_expires(self.now)}
-        staged = []
+        staged: list[JsonObject | None] = []
         for root in (ci, prod):
             meta = root.meta
             extra = {**meta.extra, "x-changelog": changelog}
             staged.append(build_root(replace(meta, version=meta.version + 1, extra=extra), ()).to_dict())
+        if prod.signed_bytes() == ci.signed_bytes():
+            # Production never diverged from CI (a new factory): no production root is staged, and
+            # fioctl generates it from the CI root with targets threshold 2 (genProdTufRoot; its
+            # review says "First rotation, old prod root equals old CI root").
+            staged[1] = None
         txid = self.random_bytes(TXID_BYTES).hex()
         stamp = format_expires(self.now)
         tx: JsonObject = {
@@ -243,7 +248,9 @@ class Transactions:
             raise Refusal(400, "bad-request", "name at least one of targets, snapshot, timestamp")
         pending = dict(tx.get("new-online-keys", {}))
         online = dict(tx["online-keys"])
-        roots = [_root(tx["ci-root"], "staged CI root"), _root(tx["prod-root"], "staged production root")]
+        roots = [_root(tx["ci-root"], "staged CI root")]
+        if tx.get("prod-root"):
+            roots.append(_root(tx["prod-root"], "staged production root"))
         for role in roles:
             key = generate_key(key_type, self.random_bytes, rsa_bits=2048)
             pending[role] = loads_object(secret_key_file(key))
@@ -255,7 +262,8 @@ class Transactions:
                 changed = without_unused(replace(meta, keys=keys).with_role(role, ids, role_keys.threshold))
                 roots[index] = build_root(changed, (), root.envelope.extra)
             online[role] = key.keyid
-        tx["ci-root"], tx["prod-root"] = roots[0].to_dict(), roots[1].to_dict()
+        tx["ci-root"] = roots[0].to_dict()
+        tx["prod-root"] = roots[1].to_dict() if len(roots) > 1 else None
         tx["online-keys"], tx["new-online-keys"] = online, pending
         self._touch(tx, user)
         self.state.save_transaction(self.factory, tx)
@@ -270,6 +278,8 @@ class Transactions:
         body = _body(data, "apply")
         tx = self._active()
         self._check_txid(tx, user, body)
+        if not tx.get("prod-root"):
+            raise Refusal(422, "no-production-root", "no production root is staged; stage both roots first")
         ci, prod = _root(tx["ci-root"], "staged CI root"), _root(tx["prod-root"], "staged production root")
         current_ci, current_prod = self._current()
         problems: list[str] = []

@@ -73,13 +73,36 @@ def test_delete_key_drops_key_and_owner(one_key: Staged) -> None:
         ("root", 0, "at least 1"),
         ("root", 4, "could never be met"),
         ("targets", 1, "at least 2"),
-        ("targets", 2, "could never be met"),  # only the online targets key
         ("snapshot", 1, "not an offline role"),
     ],
 )
 def test_set_threshold_refusals(role: str, threshold: int, error: str) -> None:
     with pytest.raises(VerificationError, match=error):
         set_threshold(three_keys(2), role, threshold)
+
+
+@pytest.mark.parametrize(
+    ("staged_prod_threshold", "set_to", "expected"),
+    [
+        (None, None, 2),  # genProdTufRoot: 2, even over the single (online) targets key
+        (1, None, 1),  # a staged production root's threshold is kept (fioctl 5e30fc6)
+        (3, None, 3),  # ... a custom one too, over one targets key
+        (None, 2, 2),  # set-threshold --role targets 2 with one targets key, as fioctl allows
+        (2, 5, 5),
+    ],
+)
+def test_production_targets_threshold_follows_gen_prod_tuf_root(
+    one_key: Staged, staged_prod_threshold: int | None, set_to: int | None, expected: int
+) -> None:
+    prod = None
+    if staged_prod_threshold is not None:
+        meta = one_key.ci.meta
+        prod = build_root(meta.with_role("targets", meta.roles["targets"].keyids, staged_prod_threshold), ())
+    s = Staged(one_key.current, one_key.ci, prod, one_key.online_keys)
+    change = set_threshold(s, "targets", set_to) if set_to is not None else add_key(s, "root", holding(), B, "b", NOW)
+    assert len(change.ci.meta.roles["targets"].keyids) == 1
+    assert change.prod.meta.roles["targets"].threshold == expected
+    assert change.ci.meta.roles["targets"].threshold == 1  # CI targets threshold untouched
 
 
 def test_delete_below_threshold_is_refused() -> None:
