@@ -22,6 +22,7 @@ from typing import Any
 
 from appliance.core.metadata import Root
 
+from .factories import FactorySetup, default_setup
 from .rehearsal import AppRunner, subprocess_appliance
 
 
@@ -42,6 +43,11 @@ class OfficersRehearsal:
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
     url: str = ""
+    # The factory: today's sandbox factory, or a real one of the zoo (online.factories).  A
+    # first-time factory's first transaction is started with --first-time, which writes officer
+    # A's tarball holding the first root key (fioctl keys tuf updates init --first-time).
+    factory_setup: FactorySetup = default_setup
+    first_time: bool = False
 
     @property
     def stick(self) -> Path:
@@ -120,13 +126,14 @@ class OfficersRehearsal:
         return self.workdir / "sandbox-state"
 
     def prepare(self) -> list[Officer]:
-        """The factory (officer A holds its first root key) and three officers with paired homes."""
-        from .sandbox.provision import provision_factory
-
+        """The factory (officer A holds its root key) and three officers with paired homes."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.stick.mkdir(exist_ok=True)
         first_keys = self.workdir / "officer-a-offline-creds.tgz"
-        self._step("create sandbox factory", lambda: provision_factory(self.state_dir, self.factory, first_keys))
+        setup = self._step(
+            "create sandbox factory", lambda: self.factory_setup(self.state_dir, self.factory, first_keys, "ED25519")
+        )
+        self.first_time = setup.first_time
         return list(self._step("three officers: users, stations, appliances", lambda: self._officers(first_keys)))
 
     def start(self, initiator: Officer, message: str, joiners: list[Officer]) -> str:
@@ -134,9 +141,11 @@ class OfficersRehearsal:
         from .station import Station
         from .txstation import TxidStore
 
+        first_time, self.first_time = self.first_time, False
+        keys_out = initiator.keys if first_time else None
         self._step(
             f"{initiator.name} station: updates init",
-            lambda: cli.init(changelog=message, first_time=False, keys_out=None, **self._conn(initiator)),
+            lambda: cli.init(changelog=message, first_time=first_time, keys_out=keys_out, **self._conn(initiator)),
         )
         txid = TxidStore(Station(initiator.station_home)).get(self.factory)
         for officer in joiners:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from appliance.common.cliframe import make_app
 from appliance.core.errors import AirgapError, KeyMissingError, RemoteError, VerificationError
 from appliance.core.keysarchive import KeysArchive
+from appliance.core.metadata import Root
 from appliance.core.txroots import owners
 from online.commands import updates as cli
 from online.rehearsal_officers import Officer, OfficersRehearsal, owned_by
@@ -354,3 +355,47 @@ def test_sign_prod_targets_by_tag_signs_only_the_tags_named(world: World) -> Non
     signed = {tag: {s.keyid for s in Envelope.from_dict(env).signatures} for tag, env in published.items()}
     assert b_key in signed["production"]
     assert b_key not in signed["beta"]  # only the tag named was signed
+
+
+@pytest.mark.parametrize("era", ["a-garage-2020", "b-fioctl-2021", "c-fioctl-2022", "d-fioctl-2023", "e-first-time"])
+def test_officers_transactions_on_each_era_of_the_zoo_reread_by_go_rules(tmp_path: Path, era: str) -> None:
+    """The officers flow (tuf-online updates: add-key, set-threshold, sign, apply, delete-key) on a real
+    factory of each era; both chains are re-read by the independent Go-rules reader, and each officer's
+    tarball finds its key by fioctl's FindOneTufSigner."""
+    from online.factories import ZOO, zoo_setup
+    from online.sandbox.seeding import roots_tarball
+    from tests.factories import goreader
+
+    runner, outputs = inprocess_appliance()
+    r = OfficersRehearsal(tmp_path / "work", appliance=runner, factory_setup=zoo_setup(ZOO / era))  # type: ignore[arg-type]
+    a, b, c = r.prepare()
+    with SandboxServer(r.state_dir) as server:
+        r.url = server.url
+        # A's rotation sets expires to now + 1 year (the zoo's roots expired long ago), B and C add keys.
+        r.start(a, "rotate, more holders", [b, c])
+        r.change(a, "rotate-key", cli.export_rotate_key, role="root", key_type="ED25519", sign=False)
+        r.change(b, "add-key", cli.export_add_key, role="root", key_type="ED25519")
+        r.change(c, "add-key", cli.export_add_key, role="root", key_type="ED25519")
+        r.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
+        r.change(a, "sign", cli.export_sign)
+        r.change(b, "sign", cli.export_sign)
+        r.apply(a)
+        c_key = owned_by(r.roots(a)[0], c.name)
+        r.start(a, "C leaves <ops> & audit", [b])
+        r.change(a, "delete-key", cli.export_delete_key, key_id=c_key, role="root")
+        r.change(a, "sign", cli.export_sign)
+        r.change(b, "sign", cli.export_sign)
+        r.apply(a)
+        ci, prod = r.roots(a)
+    assert ci.meta.roles["root"].threshold == 2 and len(ci.meta.roles["root"].keyids) == 2
+    assert ci.meta.extra["x-changelog"]["message"] == "C leaves <ops> & audit"
+    assert prod.meta.roles["targets"].threshold == 2  # fioctl genProdTufRoot
+    stored = r.state_dir / "factories" / r.factory
+    for label, final in (("ci", ci), ("prod", prod)):
+        chain = [Root.from_bytes((stored / label / f"{v}.root.json").read_bytes()) for v in range(1, final.version + 1)]
+        goreader.verify_chain(goreader.read_roots(roots_tarball(chain)))
+    last = ci.to_dict()
+    for officer in (a, b):
+        creds = goreader.read_creds(officer.keys.read_bytes())
+        signer = goreader.find_one_signer(last, creds, list(last["signed"]["roles"]["root"]["keyids"]))
+        assert signer.keyid in ci.meta.roles["root"].keyids
