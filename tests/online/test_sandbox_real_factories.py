@@ -184,3 +184,41 @@ def test_download_roots_command_writes_fioctl_layout(sandbox_server: Any, tmp_pa
     roots = read_roots_tarball(out.read_bytes(), "ci.tgz")
     assert roots[-1].signed_bytes() == sandbox_server.ci_root.signed_bytes()
     assert gzip.decompress(out.read_bytes())
+
+
+def test_one_first_root_key_file_serves_first_root_sec_and_init_first_time_until_rotated_out(
+    tmp_path: Path,
+) -> None:
+    """The sandbox keeps the first root key in one file; GET first_root.sec and updates init --first-time
+    both hand it out while it is still a root key, and neither does once it was rotated out."""
+    from online.sandbox.state import SandboxState, User
+    from tests.helpers_sandbox import call, repo
+
+    data = provision_first_time(tmp_path / "state", "fresh", now=NOW)
+    state = SandboxState(tmp_path / "state")
+    assert data.first_root_sec is not None and state.first_root_sec("fresh") == data.first_root_sec
+    state.add_user("fresh", User("officer-b", "Officer B", "b" * 40))
+    first_time = b'{"message":"m","first-time":true}'
+    with SandboxServer(tmp_path / "state") as server:
+        client = FactoryClient(server.url, data.token, "fresh")
+        assert client.get_first_root_key() == data.first_root_sec
+        assert client.get_current_user() == ("sandbox-owner-fresh", "Factory owner")
+        assert FactoryClient(server.url, "b" * 40, "fresh").get_current_user() == ("officer-b", "Officer B")
+        init = call(server.url, "POST", repo("fresh", "root/updates"), token=data.token, body=first_time)
+        assert init.status == 201 and init.json()["first_root.sec"] == json.loads(data.first_root_sec)
+        assert call(server.url, "POST", repo("fresh", "root/updates/cancel"), token=data.token).status == 200
+        # The owner takes over: root v2 no longer lists the first root key.
+        assert data.root_key is not None
+        ci = Root.from_bytes(client.get_root())
+        new = ed_key(71)
+        meta = ci.meta
+        keys = {k: v for k, v in meta.keys.items() if k != data.root_keyid} | {new.keyid: new.public_key}
+        from dataclasses import replace
+
+        v2 = replace(meta, version=2, keys=keys).with_role("root", [new.keyid], 1)
+        client.post_root(sign_root(v2, [data.root_key, new]).to_bytes())
+        client.post_root(sign_root(production_variant(v2, 2), [data.root_key, new]).to_bytes(), production=True)
+        gone = call(server.url, "GET", "/ota/factories/fresh/first_root.sec", token=data.token)
+        assert gone.status == 404 and gone.json()["error"] == "no-first-root"
+        again = call(server.url, "POST", repo("fresh", "root/updates"), token=data.token, body=first_time)
+        assert again.status == 400 and again.json()["error"] == "not-first-time"
