@@ -25,6 +25,7 @@ TARGETS_TYPE = "Targets"
 TOP_LEVEL_ROLES = ("root", "targets", "snapshot", "timestamp")
 MAX_METADATA_BYTES = DEFAULT_MAX_BYTES
 MAX_THRESHOLD = 1000  # aktualizr's kMaxSignatures
+KEY_OWNERS = "x-key-owners"  # {keyid: {"polis-id", "created-at"}}, fioctl d0e3d2a
 
 
 def _require_int(value: object, what: str) -> int:
@@ -235,8 +236,21 @@ class RootMeta:
         return next((kid for kid, listed in self.keys.items() if listed.same_key(key)), None)
 
     def without_unused_keys(self, keep: Sequence[str] = ()) -> RootMeta:
+        """removeUnusedTufKeys: keys no role names (and not in ``keep``) leave ``keys`` and, as
+        since fioctl eb5d7c9, ``x-key-owners``."""
         used = {kid for role in self.roles.values() for kid in role.keyids} | set(keep)
-        return replace(self, keys={kid: key for kid, key in self.keys.items() if kid in used})
+        trimmed = replace(self, keys={kid: key for kid, key in self.keys.items() if kid in used})
+        raw = self.extra.get(KEY_OWNERS)
+        if not isinstance(raw, Mapping):
+            return trimmed
+        return replace(trimmed, extra={**self.extra, KEY_OWNERS: {k: v for k, v in raw.items() if k in used}})
+
+    def with_key_owner(self, keyid: str, polis_id: str, created_at: str) -> RootMeta:
+        """addOfflineTufKey's owner entry for a new key (fioctl d0e3d2a): the user from users/self."""
+        raw = self.extra.get(KEY_OWNERS)
+        table: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
+        table[keyid] = {"polis-id": polis_id, "created-at": created_at}
+        return replace(self, extra={**self.extra, KEY_OWNERS: table})
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,12 @@ def _changelog(message: str, now: datetime, polis_id: str = "") -> dict[str, Any
     return {"polis-id": polis_id, "message": message, "timestamp": format_expires(now)}
 
 
+def _with_owner(meta: RootMeta, keyid: str, params: RotationParameters, now: datetime) -> RootMeta:
+    # fioctl since d0e3d2a (v0.35, 2023; its rotate-root and rotate-targets run addOfflineTufKey)
+    # records the user from users/self as the new key's owner in x-key-owners.
+    return meta.with_key_owner(keyid, params.polis_id, format_expires(now)) if params.polis_id else meta
+
+
 def _rotated_meta(ci: RootMeta, new_key: PrivateKey, params: RotationParameters, now: datetime) -> RootMeta:
     keys = dict(ci.keys)
     keys[new_key.keyid] = new_key.public_key
@@ -96,7 +102,7 @@ def _rotated_meta(ci: RootMeta, new_key: PrivateKey, params: RotationParameters,
     # fioctl sets a fresh x-changelog on every rotate-root, even with an empty message.
     extra["x-changelog"] = _changelog(params.changelog, now, params.polis_id)
     meta = replace(ci, keys=keys, version=ci.version + 1, expires=params.expires(now), extra=extra)
-    meta = meta.with_role("root", [new_key.keyid], 1)
+    meta = _with_owner(meta.with_role("root", [new_key.keyid], 1), new_key.keyid, params, now)
     return meta.without_unused_keys()
 
 
@@ -187,7 +193,8 @@ def plan_targets_rotation(
     extra["x-changelog"] = _changelog(params.changelog or DEFAULT_TARGETS_CHANGELOG, now, params.polis_id)
     expires = ci.expires if params.validity_days is None else params.expires(now)
     meta = replace(ci, keys=keys, version=ci.version + 1, expires=expires, extra=extra)
-    meta = meta.with_role("targets", [online_id, new_key.keyid], 1).without_unused_keys()
+    meta = meta.with_role("targets", [online_id, new_key.keyid], 1)
+    meta = _with_owner(meta, new_key.keyid, params, now).without_unused_keys()
     prod_meta = production_variant(
         meta, max(current.prod.meta.roles["targets"].threshold, PRODUCTION_TARGETS_THRESHOLD)
     )

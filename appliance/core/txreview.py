@@ -17,12 +17,12 @@ from datetime import datetime
 from .bundle import Request
 from .identity import PeerKey
 from .keys import PrivateKey
-from .metadata import RootMeta
+from .metadata import KEY_OWNERS, RootMeta
 from .review import Review, build_review
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .txplan import UpdatePlan
-from .txroots import KEY_OWNERS, Staged, owners
+from .txroots import Staged, owners
 from .txsign import TransactionCount, count_signatures, signer_names
 
 

@@ -14,18 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from .errors import KeyMissingError, MetadataError, VerificationError
 from .keys import PrivateKey
 from .keysarchive import KeysArchive
-from .metadata import Root, RootMeta, build_root
+from .metadata import KEY_OWNERS, Root, RootMeta, build_root
 from .rootpair import RootPair, pair_differences
-from .strictjson import JsonObject
 from .timefmt import add_years, format_expires
 
 OFFLINE_ROLES = ("root", "targets")
-KEY_OWNERS = "x-key-owners"
 PRODUCTION_TARGETS_THRESHOLD = 2  # fioctl genProdTufRoot
 MIN_THRESHOLD = {"root": 1, "targets": 2}  # fioctl set-threshold minimums (targets: production only)
 
@@ -72,20 +69,9 @@ def owners(meta: RootMeta) -> dict[str, str]:
     return out
 
 
-def without_unused(meta: RootMeta) -> RootMeta:
-    """removeUnusedTufKeys: keys no role names leave ``keys`` and ``x-key-owners``."""
-    trimmed = meta.without_unused_keys()
-    raw = trimmed.extra.get(KEY_OWNERS)
-    if not isinstance(raw, Mapping):
-        return trimmed
-    extra = dict(trimmed.extra)
-    extra[KEY_OWNERS] = {k: v for k, v in raw.items() if k in trimmed.keys}
-    return replace(trimmed, extra=extra)
-
-
 def finalize(staged: Staged, ci_meta: RootMeta) -> tuple[Root, Root]:
     """finalizeTufRootChanges: unsigned CI root and its production twin."""
-    ci_meta = without_unused(ci_meta)
+    ci_meta = ci_meta.without_unused_keys()
     _check_meta(ci_meta)
     extra = {k: v for k, v in staged.ci.envelope.extra.items() if k != "targets-signatures"}
     ci = build_root(ci_meta, (), extra)
@@ -163,22 +149,13 @@ def _held(archive: KeysArchive, meta: RootMeta, keyids: list[str]) -> list[str]:
     return [k for k in keyids if archive.has_private_for(meta.keys[k])]
 
 
-def _owner_entry(polis_id: str, now: datetime) -> JsonObject:
-    return {"polis-id": polis_id, "created-at": format_expires(now)}
-
-
 def _with_key(meta: RootMeta, role: str, keep: list[str], key: PrivateKey, owner: str, now: datetime) -> RootMeta:
     """addOfflineTufKey: the remaining ids, then the new one; an owner entry for it."""
     if key.keyid in meta.keys:
         raise VerificationError(f"the new key {key.keyid[:16]} is already in the root")
     keys = dict(meta.keys)
     keys[key.keyid] = key.public_key
-    extra = dict(meta.extra)
-    raw = extra.get(KEY_OWNERS)
-    table: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
-    table[key.keyid] = _owner_entry(owner, now)
-    extra[KEY_OWNERS] = table
-    changed = replace(meta, keys=keys, extra=extra)
+    changed = replace(meta, keys=keys).with_key_owner(key.keyid, owner, format_expires(now))
     return changed.with_role(role, [*keep, key.keyid], meta.roles[role].threshold)
 
 

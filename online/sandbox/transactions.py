@@ -30,7 +30,6 @@ from appliance.core.rootpair import pair_differences
 from appliance.core.strictjson import JsonObject, loads_object
 from appliance.core.targets import add_signatures
 from appliance.core.timefmt import format_expires
-from appliance.core.txroots import without_unused
 from appliance.core.txwire import check_txid, parse_signature_map, roots_object
 from appliance.core.verify import check_root_update
 
@@ -259,7 +258,7 @@ class Transactions:
                 keys = {**meta.keys, key.keyid: key.public_key}
                 role_keys = meta.roles[role]
                 ids = [key.keyid if k == online[role] else k for k in role_keys.keyids]
-                changed = without_unused(replace(meta, keys=keys).with_role(role, ids, role_keys.threshold))
+                changed = replace(meta, keys=keys).with_role(role, ids, role_keys.threshold).without_unused_keys()
                 roots[index] = build_root(changed, (), root.envelope.extra)
             online[role] = key.keyid
         tx["ci-root"] = roots[0].to_dict()

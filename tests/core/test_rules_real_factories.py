@@ -22,7 +22,7 @@ from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
 from appliance.core.rootdiff import diff_roots
 from appliance.core.rootpair import RootPair, production_variant, unsignable_production_targets
-from appliance.core.rotation import RotationParameters, plan_root_rotation
+from appliance.core.rotation import RotationParameters, plan_root_rotation, plan_targets_rotation
 from appliance.core.verify import check_threshold
 from tests.helpers_core import ed_key, rsa_test_key, tgz
 
@@ -135,11 +135,42 @@ def test_rotate_root_on_a_json_era_root_signs_with_the_listed_id_and_drops_the_o
         "message": "",
         "timestamp": "2026-01-05T12:00:00Z",
     }
+    new_id = der_id(new_key.public_key)
+    owner = {"polis-id": "polis-123", "created-at": "2026-01-05T12:00:00Z"}  # fioctl d0e3d2a addOfflineTufKey
+    assert plan.new.ci.meta.extra["x-key-owners"] == plan.new.prod.meta.extra["x-key-owners"] == {new_id: owner}
     lines = diff_roots(ci.meta, plan.new.ci.meta)
     assert f"old root key removed: {old_id[:16]} (RSA): no longer used by any role" in lines
     assert any(
         line.startswith(f"key added: {der_id(new_key.public_key)[:16]} (ED25519 256, id rule: DER)") for line in lines
     )
+
+
+def test_rotations_record_the_new_keys_owner_and_drop_the_old_keys_owner() -> None:
+    old, targets = ed_key(1), ed_key(50)
+    ci, prod = _root_with_ids(old, targets, "der"), _root_with_ids(old, targets, "der", prod=True)
+    old_id = der_id(old.public_key)
+    owned = {old_id: {"polis-id": "first", "created-at": "2025-01-01T00:00:00Z"}}
+    ci, prod = (
+        sign_root(replace(r.meta, extra={**r.meta.extra, "x-key-owners": owned}), [old], keyids=[old_id])
+        for r in (ci, prod)
+    )
+    archive = KeysArchive.from_files({}).with_key("root", old)
+    anonymous = plan_root_rotation(RootPair(ci, prod), archive, ed_key(9), RotationParameters("ED25519", "", None), NOW)
+    assert anonymous.new.ci.meta.extra["x-key-owners"] == {}  # the old key's entry leaves with the key
+    plan = plan_root_rotation(RootPair(ci, prod), archive, ed_key(9), RotationParameters("ED25519", "", None, "p"), NOW)
+    assert set(plan.new.ci.meta.extra["x-key-owners"]) == {der_id(ed_key(9).public_key)}
+    online = targets.public_key  # the role's only key stands for the online CI targets key
+    tplan = plan_targets_rotation(
+        plan.new,
+        archive.with_key("root", ed_key(9)),
+        ed_key(10),
+        RotationParameters("ED25519", "", None, "t"),
+        NOW,
+        online,
+        {},
+    )
+    owners = tplan.new.ci.meta.extra["x-key-owners"]
+    assert owners[der_id(ed_key(10).public_key)] == {"polis-id": "t", "created-at": "2026-01-05T12:00:00Z"}
 
 
 def test_production_threshold_two_with_one_targets_key_is_accepted_and_explained() -> None:
