@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,10 +172,40 @@ class OfficersRehearsal:
         client = make_client(self.url, None, officer.token_file, self.factory)
         return Root.from_bytes(client.get_root()), Root.from_bytes(client.get_root(production=True))
 
+    def two_of_three(self, a: Officer, b: Officer, c: Officer) -> None:
+        """B and C add root keys, A sets threshold 2, A and B sign, A applies.  On a factory whose
+        root has expired (an old factory of the zoo) A first rotates their key, which sets
+        expires to one year from now as fioctl's rotate-offline-key does."""
+        from appliance.core.timefmt import is_expired
+
+        from .commands import updates as cli
+
+        self.start(a, "two more root key holders, threshold 2", [b, c])
+        if is_expired(self.roots(a)[0].meta.expires_at, datetime.now(UTC)):
+            self.change(a, "rotate-key", cli.export_rotate_key, role="root", key_type=self.key_type, sign=False)
+        self.change(b, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
+        self.change(c, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
+        self.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
+        self.change(a, "sign", cli.export_sign)
+        self.change(b, "sign", cli.export_sign)
+        self.apply(a)
+
+    def rotate_out(
+        self, a: Officer, b: Officer, c: Officer, message: str = "officer C hands over: remove C's root key"
+    ) -> None:
+        """A removes C's root key; A and B sign; A applies."""
+        from .commands import updates as cli
+
+        c_keyid = owned_by(self.roots(a)[0], c.name)
+        self.start(a, message, [b])
+        self.change(a, "delete-key", cli.export_delete_key, key_id=c_keyid, role="root")
+        self.change(a, "sign", cli.export_sign)
+        self.change(b, "sign", cli.export_sign)
+        self.apply(a)
+
     def run(self) -> tuple[Root, Root]:
         from appliance.common.render import console
 
-        from .commands import updates as cli
         from .sandbox.server import SandboxServer
 
         out = console()
@@ -182,20 +213,8 @@ class OfficersRehearsal:
         with SandboxServer(self.state_dir) as server:
             self.url = server.url
             out.print(f"sandbox factory server on {self.url}")
-            self.start(a, "two more root key holders, threshold 2", [b, c])
-            self.change(b, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
-            self.change(c, "add-key", cli.export_add_key, role="root", key_type=self.key_type)
-            self.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
-            self.change(a, "sign", cli.export_sign)
-            self.change(b, "sign", cli.export_sign)
-            self.apply(a)
-
-            c_keyid = owned_by(self.roots(a)[0], c.name)
-            self.start(a, "officer C hands over: remove C's root key", [b])
-            self.change(a, "delete-key", cli.export_delete_key, key_id=c_keyid, role="root")
-            self.change(a, "sign", cli.export_sign)
-            self.change(b, "sign", cli.export_sign)
-            self.apply(a)
+            self.two_of_three(a, b, c)
+            self.rotate_out(a, b, c)
             ci, prod = self.roots(a)
         total = sum(seconds for _, seconds in self.timings)
         for name, seconds in self.timings:

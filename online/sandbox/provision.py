@@ -57,16 +57,9 @@ def provision_factory(
     Both outputs are checked before anything is written; if writing the tarball
     fails, the factory is removed again so that the command can simply be rerun.
     """
-    check_factory_name(name)
-    if token is not None:
-        check_token(token)
     state = SandboxState(Path(state_dir))
+    _new_factory_checks(state, name, token)
     keys_out = Path(keys_out)
-    if state.factory_dir(name).exists():
-        raise UsageError(
-            f"factory {name} already exists in {state.directory}",
-            hint="Choose another --factory name or another --state-dir.",
-        )
     if keys_out.exists():
         raise UsageError(f"{keys_out} already exists; refusing to overwrite it", hint="Choose a new --keys-out path.")
     if not keys_out.parent.is_dir():
@@ -81,8 +74,7 @@ def provision_factory(
         token=token,
         offline_targets=offline_targets,
     )
-    state.directory.mkdir(parents=True, exist_ok=True)
-    state.add_factory(data)
+    _store(state, data)
     assert data.archive is not None
     try:
         tarball = data.archive.to_bytes(mtime=int(moment.timestamp()))
@@ -102,6 +94,12 @@ def _new_factory_checks(state: SandboxState, name: str, token: str | None) -> No
             f"factory {name} already exists in {state.directory}",
             hint="Choose another --factory name or another --state-dir.",
         )
+
+
+def _store(state: SandboxState, data: FactoryData) -> FactoryData:
+    state.directory.mkdir(parents=True, exist_ok=True)
+    state.add_factory(data)
+    return data
 
 
 def provision_first_time(
@@ -126,9 +124,7 @@ def provision_first_time(
         token=token,
         first_time=True,
     )
-    state.directory.mkdir(parents=True, exist_ok=True)
-    state.add_factory(data)
-    return data
+    return _store(state, data)
 
 
 def provision_seeded(
@@ -158,6 +154,4 @@ def provision_seeded(
         token=token,
         first_root_sec=first_root_sec,
     )
-    state.directory.mkdir(parents=True, exist_ok=True)
-    state.add_factory(data)
-    return data
+    return _store(state, data)

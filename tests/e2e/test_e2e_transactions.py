@@ -57,14 +57,7 @@ class World:
 
     def two_of_three(self) -> None:
         """Root keys A, B, C with threshold 2, applied (root v2)."""
-        r = self.r
-        r.start(self.a, "more holders", [self.b, self.c])
-        r.change(self.b, "add-key", cli.export_add_key, role="root", key_type="ED25519")
-        r.change(self.c, "add-key", cli.export_add_key, role="root", key_type="ED25519")
-        r.change(self.a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
-        r.change(self.a, "sign", cli.export_sign)
-        r.change(self.b, "sign", cli.export_sign)
-        r.apply(self.a)
+        self.r.two_of_three(self.a, self.b, self.c)
 
 
 @pytest.fixture()
@@ -366,26 +359,13 @@ def test_officers_transactions_on_each_era_of_the_zoo_reread_by_go_rules(tmp_pat
     from online.sandbox.seeding import roots_tarball
     from tests.factories import goreader
 
-    runner, outputs = inprocess_appliance()
+    runner, _ = inprocess_appliance()
     r = OfficersRehearsal(tmp_path / "work", appliance=runner, factory_setup=zoo_setup(ZOO / era))  # type: ignore[arg-type]
     a, b, c = r.prepare()
     with SandboxServer(r.state_dir) as server:
         r.url = server.url
-        # A's rotation sets expires to now + 1 year (the zoo's roots expired long ago), B and C add keys.
-        r.start(a, "rotate, more holders", [b, c])
-        r.change(a, "rotate-key", cli.export_rotate_key, role="root", key_type="ED25519", sign=False)
-        r.change(b, "add-key", cli.export_add_key, role="root", key_type="ED25519")
-        r.change(c, "add-key", cli.export_add_key, role="root", key_type="ED25519")
-        r.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="root", sign=False)
-        r.change(a, "sign", cli.export_sign)
-        r.change(b, "sign", cli.export_sign)
-        r.apply(a)
-        c_key = owned_by(r.roots(a)[0], c.name)
-        r.start(a, "C leaves <ops> & audit", [b])
-        r.change(a, "delete-key", cli.export_delete_key, key_id=c_key, role="root")
-        r.change(a, "sign", cli.export_sign)
-        r.change(b, "sign", cli.export_sign)
-        r.apply(a)
+        r.two_of_three(a, b, c)  # A rotates first: the zoo's roots expired long ago
+        r.rotate_out(a, b, c, "C leaves <ops> & audit")
         ci, prod = r.roots(a)
     assert ci.meta.roles["root"].threshold == 2 and len(ci.meta.roles["root"].keyids) == 2
     assert ci.meta.extra["x-changelog"]["message"] == "C leaves <ops> & audit"
