@@ -82,26 +82,9 @@ def export_request(
     return path
 
 
-def _online_key(client: Any) -> dict[str, Any]:
-    from appliance.core.keys import parse_public_key_file
-
-    return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key").to_dict()
-
-
 def targets_payload(client: Any, tags: list[str]) -> dict[str, Any]:
     """rotate-targets also needs the online CI targets key and the production targets to re-sign."""
     from .targets_api import get_production_targets
+    from .wavestation import online_key
 
-    return {"online_targets_key": _online_key(client), "production_targets": get_production_targets(client, *tags)}
-
-
-def wave_payload(client: Any, wave: str) -> dict[str, Any]:
-    from appliance.core.errors import RemoteError
-
-    from .targets_api import get_wave
-
-    data = get_wave(client, wave)
-    if not isinstance(data.get("targets"), dict):
-        raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
-    picked = {k: data[k] for k in ("name", "version", "tag", "targets") if k in data}
-    return {"online_targets_key": _online_key(client), "wave": picked}
+    return {"online_targets_key": online_key(client), "production_targets": get_production_targets(client, *tags)}

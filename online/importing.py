@@ -73,8 +73,11 @@ def import_bundle(
     if progress.get("done"):
         out.print(f"response {request.request_id} was already imported on {progress.get('updated')}; nothing to do")
         return
-    if request.operation == "sign-targets":
-        _import_wave_signatures(station, request, response.result, server, token, token_file)
+    if request.operation in ("sign-targets", "init-wave"):
+        from .wavestation import import_init_wave, import_sign_wave
+
+        step = import_init_wave if request.operation == "init-wave" else import_sign_wave
+        step(station, request, response.result, server, token, token_file)
         return
     if request.operation not in ROOT_OPERATIONS:
         raise BundleError(f"importing {request.operation} responses is not supported by this command")
@@ -108,41 +111,3 @@ def import_bundle(
     station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True, "done": True})
     out.print(root_table(new.ci, f"{request.factory} CI root now"))
     out.print(root_table(new.prod, f"{request.factory} production root now"))
-
-
-def _import_wave_signatures(
-    station: Station,
-    request: Any,
-    result: dict[str, Any],
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
-) -> None:
-    """Check that the offline signatures complete the production threshold, then post them."""
-    from appliance.core.keys import SignatureEntry
-    from appliance.core.metadata import Envelope
-    from appliance.core.targets import add_signatures, check_production_targets
-
-    from .targets_api import get_wave, sign_wave
-
-    wave = request.payload["wave"]
-    if result.get("wave") != wave["name"]:
-        raise BundleError("response signs a different wave than the request")
-    raw = result.get("signatures")
-    if not isinstance(raw, list) or not raw:
-        raise BundleError("response carries no signatures")
-    signatures = [SignatureEntry.from_dict(s) for s in raw]
-    prod = parse_chain(request.payload["prod_roots"], "production root history")[-1]
-    envelope = Envelope.from_dict(wave["targets"], what="wave targets")
-    outcome = check_production_targets(add_signatures(envelope, signatures), prod)
-    client = make_client(server, token, token_file, request.factory)
-    current = Envelope.from_dict(get_wave(client, wave["name"]).get("targets"), what="server wave targets")
-    if current.signed_bytes() != envelope.signed_bytes():
-        raise RemoteError(f"wave {wave['name']} changed on the server since export", hint="Export a fresh request.")
-    have = {(s.keyid, s.sig) for s in current.signatures}
-    if all((s.keyid, s.sig) in have for s in signatures):
-        console().print(f"wave {wave['name']} already carries these signatures; nothing to do")
-    else:
-        sign_wave(client, wave["name"], [s.to_dict() for s in signatures])
-        console().print(f"signed wave {wave['name']}: {outcome.describe()}")
-    station.save_progress(request.request_id, {"done": True})

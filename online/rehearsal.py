@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from appliance.core.errors import AirgapError
 from appliance.core.metadata import Root
@@ -42,6 +43,7 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
+    scenario: str = "full"  # "full": rotate root, rotate targets, then a wave; "waves": a wave only
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -74,7 +76,9 @@ class Rehearsal:
         token_file = work / "token"
         made = self._step(
             "create sandbox factory",
-            lambda: provision_factory(state_dir, self.factory, keys, key_type=self.key_type),
+            lambda: provision_factory(
+                state_dir, self.factory, keys, key_type=self.key_type, offline_targets=self.scenario == "waves"
+            ),
         )
         token_file.write_text(made.token)  # type: ignore[attr-defined]
         token_file.chmod(0o600)
@@ -94,7 +98,7 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
-            client_args = {"server": url, "token": None, "token_file": token_file, "home": station_home}
+            client_args: dict[str, Any] = {"server": url, "token": None, "token_file": token_file, "home": station_home}
 
             def ceremony(
                 operation: str,
@@ -106,7 +110,7 @@ class Rehearsal:
                     f"station: export {operation}",
                     lambda: export_request(
                         operation, parameters, out=self.stick, factory=self.factory, extra_payload=extra, **client_args
-                    ),  # type: ignore[arg-type]
+                    ),
                 )
                 assert isinstance(request, Path)
                 self._step(
@@ -127,13 +131,12 @@ class Rehearsal:
                     ),
                 )
                 response = self.stick / request.name.replace("request-", "response-")
-                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))  # type: ignore[arg-type]
+                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))
 
-            ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
-            if self.with_targets:
-                from .config import make_client as _client
-                from .exporting import targets_payload, wave_payload
-                from .targets_api import complete_wave, create_wave
+            if self.scenario == "full":
+                ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
+            if self.scenario == "full" and self.with_targets:
+                from .exporting import targets_payload
 
                 ceremony(
                     "rotate-targets",
@@ -141,14 +144,8 @@ class Rehearsal:
                     keys,
                     lambda c: targets_payload(c, []),
                 )
-                targets_only = work / "targets-only.tgz"
-                self._step(
-                    "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
-                )
-                api = _client(url, None, token_file, self.factory)
-                self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
-                ceremony("sign-targets", {"wave": "wave-1"}, targets_only, lambda c: wave_payload(c, "wave-1"))
-                self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
+            if self.with_targets or self.scenario == "waves":
+                self._wave(state_dir, keys, url, token_file, ceremony)
             from .config import make_client
 
             client = make_client(url, None, token_file, self.factory)
@@ -159,3 +156,37 @@ class Rehearsal:
             out.print(f"  {seconds * 1000:8.1f} ms  {name}")
         out.print(f"  {total * 1000:8.1f} ms  total")
         return ci, prod
+
+    def _wave(self, state_dir: Path, keys: Path, url: str, token_file: Path, ceremony: Callable[..., None]) -> None:
+        """CI builds version 2; waves init → appliance init-wave (targets-only tarball) → post → rollout → complete."""
+        from datetime import UTC, datetime
+
+        from appliance.core.waves import WaveParameters, wave_expiry
+
+        from .config import make_client
+        from .sandbox.cibuild import with_ci_build
+        from .sandbox.state import SandboxState
+        from .targets_api import complete_wave, get_wave, rollout_wave
+        from .wavestation import init_wave_payload
+
+        def ci_build() -> None:
+            from appliance.core.metadata import Envelope
+
+            state = SandboxState(state_dir)
+            current = Envelope.from_bytes(state.targets_bytes(self.factory))
+            online = state.online_key(self.factory, "targets")
+            state.store_targets(self.factory, with_ci_build(current, online, "2", datetime.now(UTC)).to_bytes())
+
+        self._step("sandbox CI: build version 2", ci_build)
+        targets_only = self.workdir / "targets-only.tgz"
+        self._step("appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)]))
+        expires = wave_expiry(datetime.now(UTC), days=30)
+        params = WaveParameters("wave-1", "2", "production", expires)
+        ceremony("init-wave", params.to_dict(), targets_only, lambda c: init_wave_payload(c, params))
+        api = make_client(url, None, token_file, self.factory)
+        wave = get_wave(api, "wave-1")
+        if wave.get("status") != "active":
+            raise AirgapError(f"wave-1 is {wave.get('status')!r} after posting, not active")
+        options = {"group": "rehearsal", "dry-run": False, "return-uuids": False, "return-names": False}
+        self._step("station: waves rollout", lambda: rollout_wave(api, "wave-1", options))
+        self._step("station: waves complete (threshold 2)", lambda: complete_wave(api, "wave-1"))

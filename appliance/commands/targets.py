@@ -1,4 +1,4 @@
-"""``rotate-targets``, ``sign-targets`` and ``copy-targets``: the offline targets key workflows."""
+"""``rotate-targets`` and ``copy-targets``: the offline targets key workflows (waves: waves.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from ..common.identitycli import HOME_HELP
 
 def register(app: typer.Typer) -> None:
     app.command("rotate-targets")(rotate_targets)
-    app.command("sign-targets")(sign_targets)
     app.command("copy-targets")(copy_targets)
 
 
@@ -60,74 +59,6 @@ def rotate_targets(
     ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)
-
-
-def sign_targets(
-    keys: Path = typer.Option(..., "--keys", help="Full or targets-only keys tarball (read only)."),
-    request: Path = typer.Option(..., "--request", help=REQUEST_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
-) -> None:
-    """Add the offline targets signature to a wave's production targets.json."""
-    from datetime import UTC, datetime
-
-    from rich.table import Table
-
-    from ..common.render import console
-    from ..core.errors import BundleError, VerificationError
-    from ..core.keys import PublicKey
-    from ..core.metadata import Envelope
-    from ..core.rotation import find_online_targets_key
-    from ..core.targets import (
-        add_signatures,
-        check_production_targets,
-        offline_targets_signers,
-        parse_targets,
-        signatures_json,
-    )
-    from ..core.targets import sign_targets as sign
-    from ..core.verify import check_threshold
-    from ..shell.ceremony import Ceremony
-
-    ceremony = Ceremony.open(home, keys, request, out, operation="sign-targets")
-    payload = ceremony.request.payload
-    wave = payload.get("wave")
-    if not isinstance(wave, dict) or not isinstance(wave.get("name"), str):
-        raise BundleError("request payload has no wave")
-    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets")
-    lines = parse_targets(envelope)
-    prod = ceremony.current.prod
-    online = PublicKey.from_dict(payload.get("online_targets_key"))
-    online_id = find_online_targets_key(prod.meta, online)
-    online_role = prod.meta.roles["targets"].__class__((online_id,), 1)
-    if not check_threshold(envelope.signed_bytes(), envelope.signatures, prod.meta.keys, online_role, "targets").met:
-        raise VerificationError("the wave's targets are not signed by the factory's online targets key")
-    signers = offline_targets_signers(prod, ceremony.archive)
-    signatures = sign(envelope, signers)
-    result = check_production_targets(add_signatures(envelope, signatures), prod)
-
-    table = Table(
-        title=f"wave {wave['name']}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}",
-        title_justify="left",
-    )
-    for column in ("target", "version", "hardware ids", "tags", "bytes"):
-        table.add_column(column)
-    for line in lines:
-        table.add_row(line.name, line.version, ", ".join(line.hardware_ids), ", ".join(line.tags), str(line.length))
-    details = [
-        f"signing with offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})" for keyid, _, base in signers
-    ]
-    details.append(f"after signing: {result.describe()} of the production root v{prod.version}")
-    ceremony.review(None, title="sign-targets", details=details)
-    console().print(table)
-    ceremony.confirm(yes)
-    now = datetime.now(UTC).replace(microsecond=0)
-    ceremony.respond(
-        {"wave": wave["name"], "targets_version": envelope.version, "signatures": signatures_json(signatures)},
-        archive_bytes=None,
-        now=now,
-    )
 
 
 def copy_targets(

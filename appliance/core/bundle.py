@@ -29,7 +29,7 @@ FORMAT_VERSION = 1
 REQUEST_TYPE = "application/vnd.tuf-airgap.request+json"
 RESPONSE_TYPE = "application/vnd.tuf-airgap.response+json"
 SIGNING_CONTEXT = b"tuf-airgap bundle v1\n"
-OPERATIONS = ("rotate-root", "rotate-targets", "sign-targets")
+OPERATIONS = ("rotate-root", "rotate-targets", "sign-targets", "init-wave")
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024
 # Matched with fullmatch: "$" would also accept a trailing newline.
 FACTORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # Foundries factory names; also safe in paths

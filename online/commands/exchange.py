@@ -96,7 +96,8 @@ def export_sign_targets(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Put a wave's production targets.json (signed online) into a sign-targets request."""
-    from ..exporting import export_request, wave_payload
+    from ..exporting import export_request
+    from ..wavestation import sign_wave_payload
 
     export_request(
         "sign-targets",
@@ -107,7 +108,7 @@ def export_sign_targets(
         token=token,
         token_file=token_file,
         home=home,
-        extra_payload=lambda client: wave_payload(client, wave),
+        extra_payload=lambda client: sign_wave_payload(client, wave),
     )
 
 

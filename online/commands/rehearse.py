@@ -15,16 +15,23 @@ def rehearse(
     workdir: Path | None = typer.Option(None, "--workdir", help="Keep everything here (default: a temp dir)."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
+    scenario: str = typer.Option(
+        "full", "--scenario", help="full: rotate root, rotate targets, then a wave; waves: a wave end to end only."
+    ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
     from appliance.common.render import console
+    from appliance.core.errors import UsageError
 
     from ..rehearsal import Rehearsal
 
+    if scenario not in ("full", "waves"):
+        raise UsageError(f"--scenario {scenario!r} is not one of: full, waves")
+
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper())
+        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper(), scenario=scenario)
         ci, prod = run.run()
         out = console()
         if as_json:

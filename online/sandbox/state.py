@@ -177,6 +177,10 @@ class SandboxState:
     def targets_bytes(self, name: str) -> bytes:
         return read_capped(self.factory_dir(name) / "targets.json", MAX_METADATA_BYTES, what="stored targets.json")
 
+    def store_targets(self, name: str, data: bytes) -> None:
+        """Replace the CI targets.json (a sandbox CI build)."""
+        write_durable(self.factory_dir(name) / "targets.json", data, replace=True, label="sandbox-targets")
+
     # --- fault injection (test hook) -----------------------------------------------
 
     @property
