@@ -9,23 +9,25 @@ therefore finishes the job, and re-importing a finished response changes nothing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from appliance.common.durable import crashpoint, read_capped
 from appliance.common.render import console, root_table
-from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
-from appliance.core.errors import BundleError, RemoteError, VerificationError
+from appliance.core.bundle import MAX_BUNDLE_BYTES, open_response
+from appliance.core.context import ResponseContext, bind_response
+from appliance.core.errors import RemoteError, VerificationError
 from appliance.core.metadata import Root
-from appliance.core.rootpair import RootPair, parse_chain, same_metadata
+from appliance.core.operations import Operation, RootResult, WaveSignatures
+from appliance.core.rootpair import same_metadata
 from appliance.core.rotation import verify_new_pair
+from appliance.core.state import ImportProgress
 from appliance.core.verify import verify_root_chain
 
-from .config import make_client
+from .api import FactoryClient
+from .config import ConnectionOptions
 from .station import Station
-
-ROOT_OPERATIONS = ("rotate-root", "rotate-targets")
 
 
 def device_acceptance(history: list[Root], new: Root, now: datetime, label: str) -> None:
@@ -38,7 +40,7 @@ def device_acceptance(history: list[Root], new: Root, now: datetime, label: str)
         raise VerificationError(f"{label} history does not start at version 1")
 
 
-def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
+def _upload_step(client: FactoryClient, old: Root, new: Root, production: bool) -> bool:
     """Upload ``new`` unless the server already has it; True when an upload happened."""
     label = "production" if production else "CI"
     server_root = Root.from_bytes(client.get_root(production=production), what=f"server {label} root")
@@ -58,56 +60,62 @@ def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
     return True
 
 
-def import_bundle(
-    response_path: Path, *, server: str | None, token: str | None, token_file: Path | None, home: Path | None
-) -> None:
+def import_bundle(response_path: Path, *, connection: ConnectionOptions, home: Path | None) -> None:
     station = Station(home)
     appliance = station.appliance()
     response = open_response(
         read_capped(response_path, MAX_BUNDLE_BYTES, what="response"), appliance, what=str(response_path)
     )
     request = station.pending_request(response.request_id)
-    check_binding(response, request)
+    bound = bind_response(response, request)
     out = console()
     progress = station.progress(request.request_id)
-    if progress.get("done"):
-        out.print(f"response {request.request_id} was already imported on {progress.get('updated')}; nothing to do")
+    if progress.done:
+        out.print(f"response {request.request_id} was already imported on {progress.updated}; nothing to do")
         return
-    if request.operation in ("sign-targets", "init-wave"):
-        from .wavestation import import_init_wave, import_sign_wave
 
-        step = import_init_wave if request.operation == "init-wave" else import_sign_wave
-        step(station, request, response.result, server, token, token_file)
-        return
-    if request.operation not in ROOT_OPERATIONS:
-        raise BundleError(f"importing {request.operation} responses is not supported by this command")
+    def client() -> FactoryClient:  # resolved only when the server is needed
+        return connection.resolve(request.factory).client()
+
+    if isinstance(bound.result, WaveSignatures):
+        from .wavestation import import_wave, import_wave_signatures
+
+        step = import_wave if request.operation == Operation.INIT_WAVE else import_wave_signatures
+        step(station, bound, bound.result, client, progress)
+    else:
+        _import_roots(station, bound, bound.result, client, progress)
+
+
+def _import_roots(
+    station: Station,
+    bound: ResponseContext,
+    result: RootResult,
+    client: Callable[[], FactoryClient],
+    progress: ImportProgress,
+) -> None:
+    request, out = bound.request, console()
     now = datetime.now(UTC)
-    ci_history = parse_chain(request.payload["ci_roots"], "CI root history")
-    prod_history = parse_chain(request.payload["prod_roots"], "production root history")
-    result = response.result
-    new = RootPair(
-        Root.from_dict(result.get("ci_root"), what="new CI root"),
-        Root.from_dict(result.get("prod_root"), what="new production root"),
-    )
-    old = RootPair(ci_history[-1], prod_history[-1])
+    new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
-    device_acceptance(ci_history, new.ci, now, "CI")
-    device_acceptance(prod_history, new.prod, now, "production")
+    device_acceptance(list(bound.histories.ci), new.ci, now, "CI")
+    device_acceptance(list(bound.histories.prod), new.prod, now, "production")
 
-    client = make_client(server, token, token_file, request.factory)
-    if _upload_step(client, old.ci, new.ci, production=False):
+    api = client()
+    if _upload_step(api, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True})
+    progress = progress.ci_done()
+    station.save_progress(request.request_id, progress)
     crashpoint("import:ci-uploaded")
-    if _upload_step(client, old.prod, new.prod, production=True):
+    if _upload_step(api, old.prod, new.prod, production=True):
         out.print(f"uploaded production root v{new.prod.version}")
-    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True})
+    progress = progress.prod_done()
+    station.save_progress(request.request_id, progress)
     for production, expected in ((False, new.ci), (True, new.prod)):
-        served = Root.from_bytes(client.get_root(production=production), what="uploaded root")
+        served = Root.from_bytes(api.get_root(production=production), what="uploaded root")
         if not same_metadata(served, expected):
             raise RemoteError(
                 "the server does not serve the root that was uploaded", hint="Investigate before retrying."
             )
-    station.save_progress(request.request_id, {"ci_uploaded": True, "prod_uploaded": True, "done": True})
+    station.save_progress(request.request_id, progress.finished())
     out.print(root_table(new.ci, f"{request.factory} CI root now"))
     out.print(root_table(new.prod, f"{request.factory} production root now"))

@@ -14,10 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import AirgapError
 from appliance.core.metadata import Root
+
+if TYPE_CHECKING:
+    from .config import ConnectionOptions
+    from .exporting import RequestBuilder
 
 AppRunner = Callable[[Sequence[str]], None]
 
@@ -43,13 +47,31 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
-    scenario: str = "full"  # "full": rotate root, rotate targets, then a wave; "waves": a wave only
+    # False: the factory starts with an offline targets key and only the wave runs (no rotations).
+    rotations: bool = True
+    # Also run waves sign (sign-targets) on the posted wave with the same key before rollout.
+    sign_again: bool = False
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
+    # Called with "paired" once both identities exist, then with each operation's name after
+    # its ceremony: scenarios hook extra appliance steps in here (e.g. moving keys to tokens).
+    after: Callable[[str], None] | None = None
 
     @property
     def stick(self) -> Path:
         return self.workdir / "usb-stick"
+
+    @property
+    def keys(self) -> Path:
+        return self.workdir / "offline-creds.tgz"
+
+    @property
+    def appliance_home(self) -> Path:
+        return self.workdir / "appliance-home"
+
+    def _after(self, what: str) -> None:
+        if self.after is not None:
+            self._step(f"scenario: after {what}", lambda: self.after(what) if self.after else None)
 
     def _step(self, name: str, action: Callable[[], object]) -> object:
         started = time.perf_counter()
@@ -61,7 +83,10 @@ class Rehearsal:
         from appliance.common.home import Home
         from appliance.common.render import console
         from appliance.core.identity import Identity
+        from appliance.core.operations import RotateRootRequest
+        from appliance.core.rotation import RotationParameters
 
+        from .config import ConnectionOptions
         from .exporting import export_request
         from .importing import import_bundle
         from .sandbox.provision import provision_factory
@@ -77,7 +102,7 @@ class Rehearsal:
         made = self._step(
             "create sandbox factory",
             lambda: provision_factory(
-                state_dir, self.factory, keys, key_type=self.key_type, offline_targets=self.scenario == "waves"
+                state_dir, self.factory, keys, key_type=self.key_type, offline_targets=not self.rotations
             ),
         )
         token_file.write_text(made.token)  # type: ignore[attr-defined]
@@ -98,19 +123,13 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
-            client_args: dict[str, Any] = {"server": url, "token": None, "token_file": token_file, "home": station_home}
+            self._after("paired")
+            connection = ConnectionOptions(server=url, factory=self.factory, token_file=token_file)
 
-            def ceremony(
-                operation: str,
-                parameters: dict[str, object],
-                appliance_keys: Path,
-                extra: Callable[[object], dict[str, object]] | None = None,
-            ) -> None:
+            def ceremony(operation: str, build: RequestBuilder, appliance_keys: Path) -> None:
                 request = self._step(
                     f"station: export {operation}",
-                    lambda: export_request(
-                        operation, parameters, out=self.stick, factory=self.factory, extra_payload=extra, **client_args
-                    ),
+                    lambda: export_request(build, out=self.stick, connection=connection, home=station_home),
                 )
                 assert isinstance(request, Path)
                 self._step(
@@ -131,24 +150,23 @@ class Rehearsal:
                     ),
                 )
                 response = self.stick / request.name.replace("request-", "response-")
-                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))
-
-            if self.scenario == "full":
-                ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
-            if self.scenario == "full" and self.with_targets:
-                from .exporting import targets_payload
-
-                ceremony(
-                    "rotate-targets",
-                    {"key_type": self.key_type, "changelog": ""},
-                    keys,
-                    lambda c: targets_payload(c, []),
+                self._step(
+                    f"station: import {operation}",
+                    lambda: import_bundle(response, connection=connection, home=station_home),
                 )
-            if self.with_targets or self.scenario == "waves":
-                self._wave(state_dir, keys, url, token_file, ceremony)
-            from .config import make_client
+                self._after(operation)
 
-            client = make_client(url, None, token_file, self.factory)
+            if self.rotations:
+                rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
+                ceremony("rotate-root", lambda c: RotateRootRequest(rotation), keys)
+            if self.rotations and self.with_targets:
+                from .exporting import rotate_targets_request
+
+                targets_rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": ""})
+                ceremony("rotate-targets", lambda c: rotate_targets_request(c, targets_rotation, []), keys)
+            if self.with_targets or not self.rotations:
+                self._wave(state_dir, keys, connection, ceremony)
+            client = connection.resolve().client()
             ci = Root.from_bytes(client.get_root())
             prod = Root.from_bytes(client.get_root(production=True))
         total = sum(seconds for _, seconds in self.timings)
@@ -157,21 +175,25 @@ class Rehearsal:
         out.print(f"  {total * 1000:8.1f} ms  total")
         return ci, prod
 
-    def _wave(self, state_dir: Path, keys: Path, url: str, token_file: Path, ceremony: Callable[..., None]) -> None:
+    def _wave(
+        self,
+        state_dir: Path,
+        keys: Path,
+        connection: ConnectionOptions,
+        ceremony: Callable[[str, RequestBuilder, Path], None],
+    ) -> None:
         """CI builds version 2; waves init → appliance init-wave (targets-only tarball) → post → rollout → complete."""
         from datetime import UTC, datetime
 
+        from appliance.core.metadata import Envelope
         from appliance.core.waves import WaveParameters, wave_expiry
 
-        from .config import make_client
         from .sandbox.cibuild import with_ci_build
         from .sandbox.state import SandboxState
         from .targets_api import complete_wave, get_wave, rollout_wave
-        from .wavestation import init_wave_payload
+        from .wavestation import init_wave_request, sign_targets_request
 
         def ci_build() -> None:
-            from appliance.core.metadata import Envelope
-
             state = SandboxState(state_dir)
             current = Envelope.from_bytes(state.targets_bytes(self.factory))
             online = state.online_key(self.factory, "targets")
@@ -180,10 +202,11 @@ class Rehearsal:
         self._step("sandbox CI: build version 2", ci_build)
         targets_only = self.workdir / "targets-only.tgz"
         self._step("appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)]))
-        expires = wave_expiry(datetime.now(UTC), days=30)
-        params = WaveParameters("wave-1", "2", "production", expires)
-        ceremony("init-wave", params.to_dict(), targets_only, lambda c: init_wave_payload(c, params))
-        api = make_client(url, None, token_file, self.factory)
+        params = WaveParameters("wave-1", "2", "production", wave_expiry(datetime.now(UTC), days=30))
+        ceremony("init-wave", lambda c: init_wave_request(c, params), targets_only)
+        if self.sign_again:
+            ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
+        api = connection.resolve().client()
         wave = get_wave(api, "wave-1")
         if wave.get("status") != "active":
             raise AirgapError(f"wave-1 is {wave.get('status')!r} after posting, not active")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .token import MODULE_HELP, PIN_FD_HELP
+
+if TYPE_CHECKING:
+    from ..core.keysarchive import KeyEntry, KeysArchive
+    from ..core.metadata import Root
 
 
 def register(app: typer.Typer) -> None:
@@ -27,36 +33,37 @@ def rotate_targets(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
-    from ..core.errors import BundleError
-    from ..core.keys import PublicKey
-    from ..core.metadata import Envelope
-    from ..core.rotation import RotationParameters, plan_targets_rotation
-    from ..core.timefmt import format_expires
-    from ..shell.ceremony import Ceremony, root_result
+    from ..core.operations import RotateTargetsRequest, root_result
+    from ..core.rotation import plan_targets_rotation
+    from ..shell.ceremony import Ceremony
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="rotate-targets")
+    ceremony = Ceremony.open(home, keys, request, out, kind=RotateTargetsRequest)
     if ceremony.finish_answered():
         return
-    payload = ceremony.request.payload
-    params = RotationParameters.from_dict(ceremony.request.parameters)
-    online = PublicKey.from_dict(payload.get("online_targets_key"))
-    prod_targets = payload.get("production_targets", {})
-    if not isinstance(prod_targets, dict):
-        raise BundleError("request payload production_targets must be an object")
-    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in prod_targets.items()}
+    ceremony.archive, on_tokens = unlock_tokens(
+        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
+    )
+    body = ceremony.body
+    params = body.params
     new_key, now = ceremony.new_key(params.key_type)
-    plan = plan_targets_rotation(ceremony.current, ceremony.archive, new_key, params, now, online, envelopes)
+    plan = plan_targets_rotation(
+        ceremony.current, ceremony.archive, new_key, params, now, body.online_targets_key, body.production_targets
+    )
     stored = ceremony.with_new_key("targets", new_key)
 
-    details = [f"online CI targets key kept: {plan.online_keyid[:16]}"]
+    details = [*on_tokens, f"online CI targets key kept: {plan.online_keyid[:16]}"]
     details += [f"offline targets key retired: {k[:16]}" for k in plan.replaced]
     details += [f"production targets re-signed with the new key: tag {t}" for t in plan.resigned_tags]
     new_keys = [("targets", new_key)]
     ceremony.review(plan.new, title="rotate-targets", details=details, show_json=show_json, new_keys=new_keys)
     ceremony.confirm(yes)
-    ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
+    ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)
 
@@ -85,20 +92,43 @@ def copy_targets(
         parsed = Root.from_bytes(archive.files["tufrepo/roles/root.json"], what="tufrepo/roles/root.json")
     else:
         raise TarballError("the tarball has no tufrepo/roles/root.json", hint="Pass the current root with --root.")
-    signers = offline_targets_signers(parsed, archive)
-    names = [name for _, _, base in signers for name in (base + ".pub", base + ".sec")]
+    signers = _targets_keys(parsed, archive)
+    if not signers:
+        offline_targets_signers(parsed, archive)  # raises the usual "no targets key" error
+    # A key on a token is copied as its reference (.p11): the copy signs only with the token.
+    names = [name for _, entry in signers for name in (entry.base + ".pub", entry.base + _private_suffix(entry))]
     subset = archive.subset(names)
     data = subset.to_bytes(mtime=0)
 
     def check(raw: bytes) -> None:
         reread = KeysArchive.from_bytes(raw)
-        if reread.signers_for(parsed.meta, "root"):
+        if _keys_of(parsed, reread, "root"):
             raise DurabilityError("targets-only tarball would contain a root key")
-        if len(reread.signers_for(parsed.meta, "targets")) != len(signers):
+        if len(_targets_keys(parsed, reread)) != len(signers):
             raise DurabilityError("targets-only tarball lost a targets key")
 
     write_durable(destination, data, replace=False, verify=check, label="copy-targets")
     out = console()
-    for keyid, _, base in signers:
-        out.print(f"copied offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})")
+    for keyid, entry in signers:
+        where = " on a token" if entry.token is not None else ""
+        out.print(f"copied offline targets key {keyid[:16]} ({entry.base.rsplit('/', 1)[-1]}){where}")
     out.print(f"wrote {destination} (mode 0600); it holds no root key")
+
+
+def _private_suffix(entry: KeyEntry) -> str:
+    return ".sec" if entry.private is not None else ".p11"
+
+
+def _keys_of(root: Root, archive: KeysArchive, role: str) -> list[tuple[str, KeyEntry]]:
+    """(keyid, entry) for ``role``'s keys whose private half is in the tarball or on a token."""
+    found = []
+    for keyid, public in root.meta.role_keys(role).items():
+        for entry in archive.entries:
+            if (entry.private is not None or entry.token is not None) and entry.public.same_key(public):
+                found.append((keyid, entry))
+                break
+    return found
+
+
+def _targets_keys(root: Root, archive: KeysArchive) -> list[tuple[str, KeyEntry]]:
+    return _keys_of(root, archive, "targets")

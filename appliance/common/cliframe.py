@@ -4,7 +4,7 @@ translation of AirgapError into one clean message, a hint and the class's exit c
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import typer
 
@@ -14,8 +14,12 @@ from ..core.errors import AirgapError
 def make_app(name: str, help_text: str) -> typer.Typer:
     """A command group that never shows locals in tracebacks and prints plain help.
 
-    Plain click help instead of typer's rich renderer halves start-up time.
+    Plain click help instead of typer's rich renderer halves start-up time; option
+    values are converted without pydantic (plainparams).
     """
+    from .plainparams import install
+
+    install()
     app = typer.Typer(
         name=name,
         help=help_text,
@@ -32,6 +36,14 @@ def make_app(name: str, help_text: str) -> typer.Typer:
     return app
 
 
+def add_group(app: typer.Typer, name: str, help_text: str, commands: Mapping[str, Callable[..., None]]) -> None:
+    """A sub-command group ``name`` holding ``commands`` (name -> function), in that order."""
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    for command, function in commands.items():
+        group.command(command)(function)
+    app.add_typer(group, name=name)
+
+
 def report(exc: AirgapError) -> int:
     sys.stderr.write(f"error: {exc.message}\n")
     if exc.hint:
@@ -39,8 +51,11 @@ def report(exc: AirgapError) -> int:
     return exc.exit_code
 
 
-def run_cli(app: Callable[..., object], prog_name: str) -> None:
-    """Run a typer app; AirgapError never produces a traceback (nor shows locals)."""
+def run_cli(app: typer.Typer, prog_name: str, register: Callable[[typer.Typer], None] | None = None) -> None:
+    """Register the commands (late, to keep imports lazy) and run the app; AirgapError never
+    produces a traceback (nor shows locals)."""
+    if register is not None:
+        register(app)
     try:
         app(prog_name=prog_name, standalone_mode=True)
     except AirgapError as exc:

@@ -10,20 +10,19 @@ signature when it takes the wave, so the review counts it as "to come".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from .errors import BundleError, KeyMissingError, VerificationError
-from .keys import PrivateKey, PublicKey, SignatureEntry
+from .keys import SignatureEntry, Signer
 from .keysarchive import KeysArchive
-from .metadata import Envelope, Root
+from .metadata import Envelope, RoleKeys, Root
+from .operations import InitWaveRequest, SignTargetsRequest, WaveSignatures
 from .rotation import find_online_targets_key
 from .targets import add_signatures, check_production_targets, offline_targets_signers, sign_targets
 from .timefmt import parse_expires
 from .verify import check_threshold
-from .waves import TargetRow, TargetsDiff, WaveParameters, build_wave_targets, diff_targets, target_rows, targets_of
+from .waves import TargetRow, TargetsDiff, build_wave_targets, diff_targets, target_rows, targets_of
 
 
 @dataclass(frozen=True)
@@ -50,21 +49,26 @@ class WaveReview:
 
 
 @dataclass(frozen=True)
+class CheckedWave:
+    """A wave request that passed every check; nothing is signed yet (tokens still locked)."""
+
+    name: str
+    tag: str
+    envelope: Envelope  # the unsigned (init) or server-signed (sign) targets the signatures cover
+    current: Envelope | None  # the tag's production targets, threshold met
+    online_keyid: str
+    init: bool  # init-wave: the server adds its online signature after posting
+    lacks_delta_stats: bool = False
+
+
+@dataclass(frozen=True)
 class WaveSigning:
     envelope: Envelope  # the unsigned (init) or server-signed (sign) targets the signatures cover
     signatures: tuple[SignatureEntry, ...]
     review: WaveReview
 
-    def result(self) -> dict[str, Any]:
-        return {
-            "wave": self.review.wave,
-            "targets_version": self.review.version,
-            "signatures": [s.to_dict() for s in self.signatures],
-        }
-
-
-def _envelope(raw: object, what: str) -> Envelope:
-    return Envelope.from_dict(raw, what=what)
+    def result(self) -> WaveSignatures:
+        return WaveSignatures(self.review.wave, self.review.version, self.signatures)
 
 
 def _valid(envelope: Envelope, prod: Root, keyids: tuple[str, ...]) -> int:
@@ -73,28 +77,26 @@ def _valid(envelope: Envelope, prod: Root, keyids: tuple[str, ...]) -> int:
     if not wanted:
         return 0
     result = check_threshold(
-        envelope.signed_bytes(), envelope.signatures, prod.meta.keys, role.__class__(wanted, 1), "targets"
+        envelope.signed_bytes(), envelope.signatures, prod.meta.keys, RoleKeys(wanted, 1), "targets"
     )
     return result.count
 
 
-def _current(payload: Mapping[str, Any], tag: str, prod: Root) -> Envelope | None:
+def _current(current: Envelope | None, tag: str, prod: Root) -> Envelope | None:
     """The tag's production targets from the request; they must meet the production threshold."""
-    raw = payload.get("production_targets")
-    if raw is None:
+    if current is None:
         return None
-    current = _envelope(raw, f"production targets of tag {tag}")
     try:
         check_production_targets(current, prod)
     except VerificationError as exc:
         raise VerificationError(
             f"the current production targets of tag {tag} are not trusted: {exc.message}",
             hint="They are the base of the wave; compare with the server and investigate.",
-        ) from None
+        ) from exc
     return current
 
 
-def _signers(prod: Root, archive: KeysArchive, online_id: str) -> list[tuple[str, PrivateKey, str]]:
+def _signers(prod: Root, archive: KeysArchive, online_id: str) -> list[tuple[str, Signer, str]]:
     found = [s for s in offline_targets_signers(prod, archive) if s[0] != online_id]
     if not found:
         raise KeyMissingError(
@@ -112,84 +114,73 @@ def _check_expiry(expires: str, now: datetime) -> None:
         )
 
 
-def plan_init_wave(
-    prod: Root,
-    archive: KeysArchive,
-    params: WaveParameters,
-    payload: Mapping[str, Any],
-    now: datetime,
-) -> WaveSigning:
-    online_id = find_online_targets_key(prod.meta, PublicKey.from_dict(payload.get("online_targets_key")))
-    ci_targets = payload.get("ci_targets")
-    if not isinstance(ci_targets, Mapping):
-        raise BundleError("request payload has no ci_targets object")
-    current = _current(payload, params.tag, prod)
+def check_init_wave(prod: Root, body: InitWaveRequest, now: datetime) -> CheckedWave:
+    """fioctl ``waves init``: rebuild the wave; it is signed only if the station proposed exactly that."""
+    params = body.params
+    online_id = find_online_targets_key(prod.meta, body.online_targets_key)
+    current = _current(body.production_targets, params.tag, prod)
     _check_expiry(params.expires, now)
-    built = build_wave_targets(params, ci_targets, current)
-    wave = payload.get("wave")
-    if not isinstance(wave, Mapping):
-        raise BundleError("request payload has no wave")
+    built = build_wave_targets(params, body.ci_targets, current)
+    wave = body.wave.to_wire()
     for field, expected in (("name", params.name), ("version", params.version), ("tag", params.tag)):
         if wave.get(field) != expected:
             raise BundleError(f"request wave {field} {wave.get(field)!r} differs from its parameters ({expected!r})")
-    proposed = _envelope(wave.get("targets"), f"wave {params.name} targets")
-    if proposed.signed != built.signed:
+    if body.wave.targets.signed != built.signed:
         raise VerificationError(
             "the wave targets in the request are not what fioctl's rules build from its CI and production targets",
             hint="The request was altered or built wrongly; export a fresh one.",
         )
     unsigned = Envelope(built.signed, ())
-    signers = _signers(prod, archive, online_id)
-    signatures = tuple(sign_targets(unsigned, signers))
-    signed = Envelope(unsigned.signed, signatures, {}, unsigned.canonical_signed)
-    ids = tuple(k for k, _, _ in signers)
-    after = _valid(signed, prod, ids) + (1 if online_id in prod.meta.roles["targets"].keyids else 0)
-    review = WaveReview(
-        wave=params.name,
-        tag=params.tag,
-        version=params.int_version,
-        expires=params.expires,
-        rows=tuple(target_rows(targets_of(signed))),
-        diff=diff_targets(targets_of(current), targets_of(signed)),
-        base_version=None if current is None else current.version,
-        prod_root=prod,
-        online_keyid=online_id,
-        signer_keyids=ids,
-        signatures_after=after,
-        threshold=prod.meta.roles["targets"].threshold,
-        lacks_delta_stats=built.lacks_delta_stats,
-    )
-    return WaveSigning(unsigned, signatures, review)
+    target_rows(targets_of(unsigned))  # every target shown in the review must be well formed
+    return CheckedWave(params.name, params.tag, unsigned, current, online_id, True, built.lacks_delta_stats)
 
 
-def plan_sign_wave(prod: Root, archive: KeysArchive, payload: Mapping[str, Any], now: datetime) -> WaveSigning:
+def check_sign_wave(prod: Root, body: SignTargetsRequest, now: datetime) -> CheckedWave:
     """fioctl ``waves sign``: one more offline signature on a wave the server already holds."""
-    online_id = find_online_targets_key(prod.meta, PublicKey.from_dict(payload.get("online_targets_key")))
-    wave = payload.get("wave")
-    if not isinstance(wave, Mapping) or not isinstance(wave.get("name"), str):
-        raise BundleError("request payload has no wave")
-    name, tag = wave["name"], str(wave.get("tag", ""))
-    envelope = _envelope(wave.get("targets"), f"wave {name} targets")
-    rows = tuple(target_rows(targets_of(envelope)))
+    online_id = find_online_targets_key(prod.meta, body.online_targets_key)
+    name, tag = body.wave.name, str(body.wave.extra.get("tag", ""))
+    envelope = body.wave.targets
+    target_rows(targets_of(envelope))
     if _valid(envelope, prod, (online_id,)) != 1:
         raise VerificationError("the wave's targets are not signed by the factory's online targets key")
     _check_expiry(str(envelope.signed.get("expires")), now)
-    current = _current(payload, tag, prod)
-    signers = _signers(prod, archive, online_id)
+    current = _current(body.production_targets, tag, prod)
+    return CheckedWave(name, tag, envelope, current, online_id, False)
+
+
+def sign_wave(checked: CheckedWave, prod: Root, archive: KeysArchive) -> WaveSigning:
+    """Sign with every offline targets key the tarball (or its tokens, unlocked) holds; build the review."""
+    envelope = checked.envelope
+    signers = _signers(prod, archive, checked.online_keyid)
     signatures = tuple(sign_targets(envelope, signers))
     merged = add_signatures(envelope, signatures)
+    role = prod.meta.roles["targets"]
+    if checked.init:  # the server adds the online signature when it takes the wave
+        after = _valid(merged, prod, role.keyids) + (1 if checked.online_keyid in role.keyids else 0)
+    else:
+        after = _valid(merged, prod, role.keyids)
+    current = checked.current
     review = WaveReview(
-        wave=name,
-        tag=tag,
+        wave=checked.name,
+        tag=checked.tag,
         version=envelope.version,
         expires=str(envelope.signed.get("expires")),
-        rows=rows,
+        rows=tuple(target_rows(targets_of(envelope))),
         diff=diff_targets(targets_of(current), targets_of(envelope)),
         base_version=None if current is None else current.version,
         prod_root=prod,
-        online_keyid=online_id,
+        online_keyid=checked.online_keyid,
         signer_keyids=tuple(k for k, _, _ in signers),
-        signatures_after=_valid(merged, prod, prod.meta.roles["targets"].keyids),
-        threshold=prod.meta.roles["targets"].threshold,
+        signatures_after=after,
+        threshold=role.threshold,
+        lacks_delta_stats=checked.lacks_delta_stats,
     )
     return WaveSigning(envelope, signatures, review)
+
+
+def plan_init_wave(prod: Root, archive: KeysArchive, body: InitWaveRequest, now: datetime) -> WaveSigning:
+    return sign_wave(check_init_wave(prod, body, now), prod, archive)
+
+
+def plan_sign_wave(prod: Root, archive: KeysArchive, body: SignTargetsRequest, now: datetime) -> WaveSigning:
+    return sign_wave(check_sign_wave(prod, body, now), prod, archive)

@@ -65,10 +65,10 @@ def wave_expiry(now: datetime, *, days: int | None = None, at: str | None = None
     if at is not None:
         try:
             moment = datetime.fromisoformat(at)
-        except ValueError:
+        except ValueError as exc:
             raise UsageError(
                 f"--expires-at {at!r} is not an RFC 3339 time", hint="Example: 2030-01-01T00:00:00Z"
-            ) from None
+            ) from exc
         if moment.tzinfo is None:
             raise UsageError(f"--expires-at {at!r} has no time zone", hint="End it with Z or an offset like +02:00.")
     else:
@@ -133,7 +133,7 @@ class WaveParameters:
         try:
             return cls(name, version, tag, expires, tuple(prune), source)
         except (UsageError, MetadataError) as exc:
-            raise BundleError(f"wave parameters: {exc.message}") from None
+            raise BundleError(f"wave parameters: {exc.message}") from exc
 
     def to_dict(self) -> JsonObject:
         out: JsonObject = {

@@ -8,15 +8,21 @@ with the same endpoints and bodies as fioctl (subcommands/waves/*.go).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from appliance.common.identitycli import HOME_HELP
 
-from ..config import factory_option, server_option, token_file_option, token_option
+from ..config import ConnectionOptions
+from .options import connection_options
 
-waves_app = typer.Typer(help="Production waves (fioctl waves), signed on the appliance.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ..api import FactoryClient
+
+waves_app = typer.Typer(
+    help="Production waves (fioctl waves), signed on the appliance.", no_args_is_help=True, rich_markup_mode=None
+)
 OUT_HELP = "Directory (the USB stick) to write the request to."
 WAVE_HELP = "Wave name."
 
@@ -25,13 +31,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(waves_app, name="waves")
 
 
-def _client(server: str | None, token: str | None, token_file: Path | None, factory: str | None) -> Any:
-    from ..config import make_client, resolve_factory
-
-    return make_client(server, token, token_file, resolve_factory(factory))
+def _client(connection: ConnectionOptions) -> FactoryClient:
+    return connection.resolve().client()
 
 
 @waves_app.command("init")
+@connection_options()
 def init(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
     version: str = typer.Option(..., "--version", help="CI Target version the wave rolls out."),
@@ -41,10 +46,7 @@ def init(
     expires_at: str | None = typer.Option(None, "--expires-at", help="Expiry as RFC 3339; overrides --expires-days."),
     source_tag: str | None = typer.Option(None, "--source-tag", help="Only CI targets carrying this tag."),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Build the wave's production targets as fioctl waves init does and export them, unsigned."""
@@ -53,48 +55,26 @@ def init(
     from appliance.core.waves import WaveParameters, wave_expiry
 
     from ..exporting import export_request
-    from ..wavestation import init_wave_payload
+    from ..wavestation import init_wave_request
 
     expires = wave_expiry(datetime.now(UTC), days=expires_days, at=expires_at)
     params = WaveParameters(wave, version, tag, expires, tuple(v for v in prune.split(",") if v), source_tag or None)
-    export_request(
-        "init-wave",
-        params.to_dict(),
-        out=out,
-        factory=factory,
-        server=server,
-        token=token,
-        token_file=token_file,
-        home=home,
-        extra_payload=lambda client: init_wave_payload(client, params),
-    )
+    export_request(lambda client: init_wave_request(client, params), out=out, connection=connection, home=home)
 
 
 @waves_app.command("sign")
+@connection_options()
 def sign(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Export an existing wave for one more offline targets signature (fioctl waves sign)."""
     from ..exporting import export_request
-    from ..wavestation import sign_wave_payload
+    from ..wavestation import sign_targets_request
 
-    export_request(
-        "sign-targets",
-        {"wave": wave},
-        out=out,
-        factory=factory,
-        server=server,
-        token=token,
-        token_file=token_file,
-        home=home,
-        extra_payload=lambda client: sign_wave_payload(client, wave),
-    )
+    export_request(lambda client: sign_targets_request(client, wave), out=out, connection=connection, home=home)
 
 
 def parse_limit(limit: str) -> tuple[int, int]:
@@ -125,6 +105,7 @@ def parse_uuids(value: str) -> list[str]:
 
 
 @waves_app.command("rollout")
+@connection_options()
 def rollout(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
     group: str = typer.Option("", "--group", help="Device group to roll out to."),
@@ -133,14 +114,10 @@ def rollout(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show which devices would be updated."),
     print_uuids: bool = typer.Option(False, "--print-uuids", help="Print the uuids of the devices."),
     print_names: bool = typer.Option(False, "--print-names", help="Print the names of the devices."),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Roll out a wave to a subset of production devices (fioctl waves rollout)."""
-    from appliance.common.render import console
-    from appliance.common.wavereview import literal
+    from appliance.common.render import console, literal
     from appliance.core.errors import UsageError
 
     from ..targets_api import rollout_wave
@@ -154,7 +131,7 @@ def rollout(
     options |= {"limit": count} if count else {}
     options |= {"percentage": percentage} if percentage else {}
     options |= {"uuids": devices} if devices else {}
-    result = rollout_wave(_client(server, token, token_file, factory), wave, options)
+    result = rollout_wave(_client(connection), wave, options)
     out = console()
     where = f'in group "{group}"' if group else "in the factory"
     verb = "would be" if dry_run else "is being"
@@ -165,56 +142,49 @@ def rollout(
 
 
 @waves_app.command("complete")
+@connection_options()
 def complete(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Make the wave's targets the tag's production targets for every device (fioctl waves complete)."""
     from appliance.common.render import console
 
     from ..targets_api import complete_wave
 
-    complete_wave(_client(server, token, token_file, factory), wave)
+    complete_wave(_client(connection), wave)
     console().print(f"wave {wave} complete")
 
 
 @waves_app.command("cancel")
+@connection_options()
 def cancel(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Stop offering the wave to production devices (fioctl waves cancel)."""
     from appliance.common.render import console
 
     from ..targets_api import cancel_wave
 
-    cancel_wave(_client(server, token, token_file, factory), wave)
+    cancel_wave(_client(connection), wave)
     console().print(f"wave {wave} canceled")
 
 
 @waves_app.command("show")
+@connection_options()
 def show(
     wave: str = typer.Option(..., "--wave", help=WAVE_HELP),
     show_targets: bool = typer.Option(False, "--show-targets", help="Also print the wave's targets."),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Show one wave (fioctl waves show)."""
-    from appliance.common.render import console
-    from appliance.common.wavereview import literal
+    from appliance.common.render import console, literal
     from appliance.core.strictjson import dumps_pretty
 
     from ..targets_api import get_wave
 
-    data = get_wave(_client(server, token, token_file, factory), wave, show_targets=show_targets)
+    data = get_wave(_client(connection), wave, show_targets=show_targets)
     out = console()
     meta = data.get("change-meta") if isinstance(data.get("change-meta"), dict) else {}
     assert isinstance(meta, dict)
@@ -244,25 +214,22 @@ def show(
 
 
 @waves_app.command("list")
+@connection_options()
 def list_(
     limit: int = typer.Option(20, "--limit", min=1, help="Waves per page."),
     page: int = typer.Option(1, "--page", min=1, help="Page to show."),
     status: str = typer.Option("", "--status", help="Only waves with this status: active, complete, canceled."),
     tag: str = typer.Option("", "--tag", help="Only waves with this tag."),
-    factory: str | None = factory_option(),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """List waves (fioctl waves list)."""
     from rich.table import Table
 
-    from appliance.common.render import console
-    from appliance.common.wavereview import literal
+    from appliance.common.render import console, literal
 
     from ..targets_api import list_waves
 
-    data = list_waves(_client(server, token, token_file, factory), limit=limit, page=page, status=status, tag=tag)
+    data = list_waves(_client(connection), limit=limit, page=page, status=status, tag=tag)
     table = Table(title=f"waves (page {page}, {data.get('total', 0)} in all)", title_justify="left")
     for column in ("name", "version", "tag", "status", "created at", "finished at"):
         table.add_column(column)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from appliance.core.errors import AirgapError, InputFormatError, MetadataError, VerificationError
+from appliance.core.errors import AirgapError, InputFormatError, MetadataError, Refusal, VerificationError
 from appliance.core.keys import PrivateKey, SignatureEntry
 from appliance.core.metadata import TARGETS_TYPE, Envelope, RoleKeys, Root
 from appliance.core.strictjson import loads_object
@@ -26,8 +26,6 @@ from appliance.core.targets import add_signatures, check_production_targets
 from appliance.core.timefmt import parse_expires
 from appliance.core.verify import check_threshold
 from appliance.core.waves import TAG_NAME, WAVE_NAME, parse_version, target_rows
-
-from .rules import Refusal
 
 MAX_WAVE_BYTES = 8 * 1024 * 1024
 MAX_UUIDS = 10_000  # fioctl waves rollout: at most 10000 uuids, each at most 60 characters
@@ -42,7 +40,7 @@ def _body(body: bytes, what: str) -> dict[str, Any]:
     try:
         return loads_object(body, max_bytes=MAX_WAVE_BYTES, what=what)
     except InputFormatError as exc:
-        raise _bad(exc.message) from None
+        raise _bad(exc.message) from exc
 
 
 def check_names(name: object, version: object, tag: object) -> tuple[str, int, str]:
@@ -52,8 +50,8 @@ def check_names(name: object, version: object, tag: object) -> tuple[str, int, s
         raise _bad("wave tag must be 1-64 letters, digits, '.', '_' or '-'")
     try:
         number = parse_version(version)
-    except AirgapError:
-        raise _bad("wave version must be a string holding a positive integer") from None
+    except AirgapError as exc:
+        raise _bad("wave version must be a string holding a positive integer") from exc
     return name, number, tag
 
 
@@ -76,7 +74,7 @@ def _signatures(raw: object) -> list[SignatureEntry]:
     try:
         return [SignatureEntry.from_dict(s) for s in raw]
     except InputFormatError as exc:
-        raise _bad(exc.message) from None
+        raise _bad(exc.message) from exc
 
 
 def check_offline_signatures(signatures: list[SignatureEntry], envelope: Envelope, prod_root: Root) -> None:
@@ -87,7 +85,7 @@ def check_offline_signatures(signatures: list[SignatureEntry], envelope: Envelop
         try:
             result = check_threshold(payload, [sig], prod_root.meta.keys, RoleKeys((sig.keyid,), 1), "targets")
         except VerificationError as exc:
-            raise Refusal(422, "verification-failed", exc.message) from None
+            raise Refusal(422, "verification-failed", exc.message) from exc
         if sig.keyid not in role.keyids or not result.met:
             raise Refusal(
                 422,
@@ -126,7 +124,7 @@ def accept_wave(
         target_rows(_targets(envelope))
         expires = parse_expires(envelope.signed.get("expires"))
     except InputFormatError as exc:
-        raise _bad(exc.message) from None
+        raise _bad(exc.message) from exc
     if envelope.type != TARGETS_TYPE:
         raise _bad(f"wave targets _type is {envelope.type!r}, expected Targets")
     if envelope.signed.get("version") != version:
@@ -185,7 +183,7 @@ def publishable(envelope: Envelope, prod_root: Root) -> None:
     try:
         check_production_targets(envelope, prod_root)
     except VerificationError as exc:
-        raise Refusal(422, "threshold-not-met", exc.message) from None
+        raise Refusal(422, "threshold-not-met", exc.message) from exc
 
 
 def resigned(current: Envelope, signatures: list[SignatureEntry], prod_root: Root) -> Envelope:
