@@ -79,6 +79,7 @@ def sign_targets(
     from ..core.keys import PublicKey
     from ..core.metadata import Envelope
     from ..core.rotation import find_online_targets_key
+    from ..core.safetext import MESSAGE_CAP, shown
     from ..core.targets import (
         add_signatures,
         check_production_targets,
@@ -108,13 +109,20 @@ def sign_targets(
     result = check_production_targets(add_signatures(envelope, signatures), prod)
 
     table = Table(
-        title=f"wave {wave['name']}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}",
+        title=f"wave {shown(wave['name'])}: production targets v{envelope.version}, "
+        f"expires {shown(str(envelope.signed.get('expires')))}",
         title_justify="left",
     )
     for column in ("target", "version", "hardware ids", "tags", "bytes"):
         table.add_column(column)
     for line in lines:
-        table.add_row(line.name, line.version, ", ".join(line.hardware_ids), ", ".join(line.tags), str(line.length))
+        table.add_row(
+            shown(line.name, MESSAGE_CAP),
+            shown(line.version),
+            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
+            shown(", ".join(line.tags), MESSAGE_CAP),
+            str(line.length),
+        )
     details = [
         f"signing with offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})" for keyid, _, base in signers
     ]

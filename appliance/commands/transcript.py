@@ -21,6 +21,7 @@ def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP))
     from ..common.home import Home, default_home
     from ..common.render import console
     from ..core.identity import hex_words
+    from ..core.safetext import MESSAGE_CAP, shown
     from ..core.transcript import verify_transcript
     from ..shell.ceremony import TRANSCRIPT_MAX_BYTES
 
@@ -36,12 +37,12 @@ def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP))
     for record in records:
         keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
         table.add_row(
-            str(record.get("time")),
-            str(record.get("operation")),
-            str(record.get("factory")),
-            str(record.get("from_version")),
-            keys,
-            str(record.get("request_id"))[:16],
+            shown(str(record.get("time"))),
+            shown(str(record.get("operation"))),
+            shown(str(record.get("factory"))),
+            shown(str(record.get("from_version"))),
+            shown(keys, MESSAGE_CAP),
+            shown(str(record.get("request_id"))[:16]),
         )
     out = console()
     out.print(table)

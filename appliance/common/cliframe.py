@@ -3,12 +3,15 @@ translation of AirgapError into one clean message, a hint and the class's exit c
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 import typer
 
-from ..core.errors import AirgapError
+from ..core.errors import AbortedByOperator, AirgapError
+from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, visible
 
 
 def make_app(name: str, help_text: str) -> typer.Typer:
@@ -32,19 +35,50 @@ def make_app(name: str, help_text: str) -> typer.Typer:
     return app
 
 
+def _line(text: str) -> str:
+    """One line of an error report: the literal-text rule, capped, ASCII if the terminal needs it."""
+    safe = visible(capped_middle(text, MESSAGE_CAP))
+    encoding = (getattr(sys.stderr, "encoding", None) or "ascii").lower().replace("-", "")
+    return safe if encoding.startswith("utf") else ascii_only(safe)
+
+
 def report(exc: AirgapError) -> int:
-    sys.stderr.write(f"error: {exc.message}\n")
+    sys.stderr.write(f"error: {_line(exc.message)}\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(f"hint: {_line(exc.hint)}\n")
     return exc.exit_code
 
 
+class OperatorInterrupt(BaseException):
+    """Ctrl-C, raised by our SIGINT handler.  Not an Exception (nothing may swallow it) and
+    not a KeyboardInterrupt (the CLI framework would turn that into a silent exit 130)."""
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise OperatorInterrupt
+
+
+def _survive_any_encoding() -> None:
+    """A terminal that cannot encode some character gets an escape instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def run_cli(app: Callable[..., object], prog_name: str) -> None:
-    """Run a typer app; AirgapError never produces a traceback (nor shows locals)."""
+    """Run a typer app; AirgapError never produces a traceback (nor shows locals).
+
+    Ctrl-C anywhere is an operator abort: one line and exit 9, like a declined confirmation
+    (durable writes remove their temporary file on the way out, so nothing is half written).
+    """
+    _survive_any_encoding()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
     try:
         app(prog_name=prog_name, standalone_mode=True)
     except AirgapError as exc:
         sys.exit(report(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted; nothing further was written\n")
-        sys.exit(130)
+    except (OperatorInterrupt, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted by the operator; the operation stopped before completing\n")
+        sys.exit(AbortedByOperator.exit_code)

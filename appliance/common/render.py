@@ -1,18 +1,70 @@
-"""Terminal rendering of metadata and key lists (rich).  Output only; no decisions."""
+"""Terminal rendering of metadata and key lists (rich).  Output only; no decisions.
+
+Every screen of both halves is printed by the console ``console()`` returns, which
+applies the literal-text rule of ``appliance.core.safetext`` to everything it shows:
+markup, emoji codes and highlighting are never interpreted, non-printable characters
+reach the terminal as escapes, and a terminal that cannot encode UTF-8 gets ASCII.
+Program text that wants emphasis builds a ``rich.text.Text`` with a style
+(``styled``); it never writes markup.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
+from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
 
 
-def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+class LiteralConsole(Console):
+    """A rich console that shows every string literally (see the module doc)."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
+
+    @property
+    def ascii_terminal(self) -> bool:
+        return not self.encoding.lower().replace("-", "").startswith("utf")
+
+    def clean(self, text: str) -> str:
+        """The rule applied to one piece of text on its way to the terminal."""
+        safe = visible(capped_middle(text, MESSAGE_CAP * 4), keep_newlines=True)
+        return ascii_only(safe) if self.ascii_terminal else safe
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs.update(markup=False, emoji=False, highlight=False)
+        return super().render_str(self.clean(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        # Text objects, JSON and tables reach the terminal as segments: the rule applies there too.
+        for segment in super().render(renderable, options):
+            if segment.control or not segment.text:
+                yield segment
+            else:
+                text = self.clean(segment.text)
+                yield segment if text == segment.text else Segment(text, segment.style, segment.control)
+
+
+def console(stderr: bool = False) -> LiteralConsole:
+    return LiteralConsole(stderr=stderr)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of program text: plain strings and (text, style) pairs, never markup."""
+    line = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            line.append(part[0], style=part[1])
+        else:
+            line.append(part)
+    return line
 
 
 def short(keyid: str) -> str:
@@ -32,9 +84,9 @@ def root_table(root: Root, title: str) -> Table:
         for index, keyid in enumerate(role.keyids):
             key = meta.keys[keyid]
             table.add_row(
-                name if index == 0 else "",
+                shown(name) if index == 0 else "",
                 str(role.threshold) if index == 0 else "",
-                keyid,
+                shown(keyid),
                 key.kind,
                 str(key.bits),
             )
@@ -60,7 +112,7 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
                 if any(root.meta.keys[k].same_key(entry.public) for k in role.keyids)
             )
         table.add_row(
-            entry.base.rsplit("/", 1)[-1],
+            shown(entry.base.rsplit("/", 1)[-1]),
             short(entry.keyid),
             entry.public.kind,
             "yes" if entry.private else "no",

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
-from ..common.render import console, root_table
+from ..common.render import console, root_table, styled
 from ..common.terminal import confirm_typed
 from ..core.bundle import (
     MAX_BUNDLE_BYTES,
@@ -40,6 +40,7 @@ from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.metadata import Root
 from ..core.rootdiff import diff_roots
+from ..core.safetext import MESSAGE_CAP, shown
 from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
@@ -125,8 +126,8 @@ class Ceremony:
     ) -> None:
         out = console()
         req = self.request
-        out.rule(f"[bold]{title}[/] for factory [bold]{req.factory}[/]")
-        out.print(f"request {req.request_id}  created {req.created}  sequence {req.sequence}")
+        out.rule(styled((title, "bold"), " for factory ", (shown(req.factory), "bold")))
+        out.print(f"request {req.request_id}  created {shown(req.created)}  sequence {req.sequence}")
         out.print(
             f"signed by station {self.station.fingerprint[:16]}… ({' '.join(fingerprint_words(self.station.public))})"
         )
@@ -136,14 +137,14 @@ class Ceremony:
                 ("CI", self.current.ci, new.ci),
                 ("production", self.current.prod, new.prod),
             ):
-                out.print(f"[bold]changes to the {label} root[/]")
+                out.print(styled((f"changes to the {label} root", "bold")))
                 for line in diff_roots(old_root.meta, new_root.meta):
-                    out.print(f"  {line}")
+                    out.print(f"  {shown(line, MESSAGE_CAP)}")
             out.print(f"new roots signed by: {', '.join(s.keyid[:16] for s in new.ci.signatures)}")
         for line in details:
-            out.print(line)
+            out.print(shown(line, MESSAGE_CAP))
         for role, key in new_keys:
-            out.print(f"[bold]new {role} key[/]: {key.keyid}")
+            out.print(styled((f"new {role} key", "bold"), f": {key.keyid}"))
             out.print(f"  read aloud: {' '.join(hex_words(key.keyid))}")
         if show_json and new is not None:
             out.print_json(new.ci.to_bytes().decode())
