@@ -582,8 +582,15 @@ def _requests(ok: Request, ok_bytes: bytes, payload: dict[str, Any]) -> dict[str
         "request-sequence-zero.json": variant(sequence=0),
         "request-sequence-string.json": variant(sequence="2"),
         "request-bad-parameters.json": variant(parameters={"key_type": "DSA", "changelog": ""}),
-        # Valid, but with sequence 1 again: the appliance has completed sequence 1 already.
-        "request-replayed.json": seal(request(payload, request_id=bytes([0x22]) * 16).body(), STATION),
+        # The very request the appliance has completed already, carried again.
+        "request-replayed.json": ok_bytes,
+        # Valid and never answered, but with sequence 1 again, which the appliance has completed.
+        "request-sequence-reused.json": seal(request(payload, request_id=bytes([0x22]) * 16).body(), STATION),
+        # A factory name that looks like "acme" but starts with CYRILLIC SMALL LETTER A (the
+        # station cannot sign it: bundle strings are printable ASCII; so it arrives as an edit).
+        "request-confusable-factory-name.json": ok_bytes.replace(
+            b'"factory": "acme"', b'"factory": "\\u0430cme"', 1
+        ),
         # Another factory's root history under this factory's name, after a ceremony for acme.
         "request-wrong-factory.json": seal(
             request(other_history, request_id=bytes([0x23]) * 16, sequence=2).body(), STATION

@@ -180,12 +180,21 @@ CASES: list[Case] = [
             ("request-is-a-response.json", "not a request bundle"),
             ("request-wrong-operation.json", "is a rotate-targets request, not rotate-root"),
             ("request-invalid-factory-name.json", "factory name '../acme' is invalid"),
+            ("request-confusable-factory-name.json", "has a malformed signature or content"),
             ("request-sequence-zero.json", "sequence must be positive"),
             ("request-sequence-string.json", "field 'sequence' is missing or has the wrong type"),
             ("request-bad-parameters.json", "unsupported key_type 'DSA'"),
         ],
     ),
-    *_cases("rotate-root", BundleError, [("request-replayed.json", "not newer than 1")], setup="completed"),
+    *_cases(
+        "rotate-root",
+        BundleError,
+        [
+            ("request-replayed.json", "was already answered by this appliance (replayed request)"),
+            ("request-sequence-reused.json", "is superseded: this appliance already answered another rotate-root"),
+        ],
+        setup="completed",
+    ),
     *_cases("rotate-root", VerificationError, [("request-wrong-factory.json", "forked history")], setup="completed"),
     *_cases("rotate-root", KeyMissingError, [("request-foreign-root-key.json", "holds 0 of the 1 root private key")]),
     *_cases(

@@ -82,3 +82,12 @@ def run_cli(app: Callable[..., object], prog_name: str) -> None:
     except (OperatorInterrupt, KeyboardInterrupt):
         sys.stderr.write("error: interrupted by the operator; the operation stopped before completing\n")
         sys.exit(AbortedByOperator.exit_code)
+    finally:
+        _release_locks()
+
+
+def _release_locks() -> None:
+    """Locks a command took (appliance.common.lock) end with it; imported only if it was used."""
+    lock = sys.modules.get("appliance.common.lock")
+    if lock is not None:
+        lock.release_all()

@@ -46,14 +46,16 @@ def register_for(app: typer.Typer, side: Side) -> None:
         """Pin the other side's public key after comparing its fingerprint out loud."""
         from ..core.errors import BundleError
         from ..core.identity import PeerKey, fingerprint_groups, fingerprint_words
+        from ..core.safetext import quoted
         from .durable import read_capped
         from .home import Home, default_home
-        from ..core.safetext import quoted
+        from .lock import hold_home
         from .render import console, styled
         from .terminal import confirm_typed
 
         place = Home(home or default_home(side), side)
         place.identity()  # must exist first
+        hold_home(place.path, f"{side} pair")
         key = PeerKey.from_bytes(read_capped(peer, 4096, what="peer identity"), what=str(peer))
         if key.side != _other(side):
             raise BundleError(f"{peer} is a {key.side} identity; a {side} pairs with a {_other(side)}")

@@ -103,3 +103,10 @@ class BackupPendingError(AirgapError):
 
     exit_code = 10
     hint = "Print the backup, read it back, and re-run the same command with --backup-scan or --backup-typed."
+
+
+class ConcurrentRunError(AirgapError):
+    """Another run holds the lock on the keys tarball or the home this operation would write."""
+
+    exit_code = 11
+    hint = "Let the other run finish, then run this command again."

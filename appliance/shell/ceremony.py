@@ -1,18 +1,22 @@
 """The appliance side of one ceremony: open a request, review, store keys, answer.
 
 Order of effects (each durable before the next starts):
-1. the request is verified (pinned station signature, no replay, root history);
+0. the home and the keys tarball (its real file) are locked for the rest of the run;
+1. the request is verified (pinned station signature, fresh: not answered, not superseded;
+   root history);
 2. the operator reviews and confirms;
 3. an in-progress record naming the new key id is saved (no secrets) so a crash
    after step 4 can be resumed with the same key instead of minting another;
 4. the updated keys tarball replaces the old one and is re-read: every new key
    must be found and must sign;
-5. only then is the response written, and the request's sequence consumed.
+5. the tarball on disk is read once more and must be exactly what was stored, holding every
+   key the response names; only then is the response written, and the request recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +25,7 @@ from typing import Any
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
+from ..common.lock import hold_file, hold_home
 from ..common.render import console, root_table, styled
 from ..common.terminal import confirm_typed
 from ..core.bundle import (
@@ -35,6 +40,7 @@ from ..core.bundle import (
     seal,
 )
 from ..core.errors import AirgapError, BackupPendingError, BundleError, DurabilityError, UsageError
+from ..core.freshness import check_fresh, record_handled
 from ..core.identity import Identity, PeerKey, fingerprint_words, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
@@ -66,6 +72,10 @@ class Ceremony:
     def open(cls, home: Path | None, keys: Path, request: Path, out: Path, *, operation: str) -> Ceremony:
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
+        # Held until the process ends: no second run may write this home or this tarball meanwhile.
+        hold_home(place.path, f"tuf-appliance {operation}")
+        keys = _real_keys_path(keys)
+        hold_file(keys, "keys tarball", f"tuf-appliance {operation}")
         station = require_pinned(place.pinned(), "station")
         if not out.is_dir():
             raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
@@ -74,12 +84,8 @@ class Ceremony:
             raise BundleError(f"{request} is a {req.operation} request, not {operation}")
         state = place.load_state()
         in_progress = state.get("in_progress", {})
-        last = state.get("stations", {}).get(station.fingerprint, {}).get("last_sequence", 0)
-        if req.request_id not in in_progress and req.sequence <= last:
-            raise BundleError(
-                f"request sequence {req.sequence} is not newer than {last}, already handled (replayed request?)",
-                hint="Export a fresh request on the online station.",
-            )
+        if req.request_id not in in_progress:
+            check_fresh(state.get("stations", {}).get(station.fingerprint, {}), req)
         known = state.get("factories", {}).get(req.factory, {})
         ci_chain = parse_chain(_list(req.payload, "ci_roots"), "CI root history")
         prod_chain = parse_chain(_list(req.payload, "prod_roots"), "production root history")
@@ -97,8 +103,6 @@ class Ceremony:
     def new_key(self, key_type: str) -> tuple[PrivateKey, datetime]:
         """The key (and ceremony time) for this request: a fresh one, or, when a previous run stored
         its key in the tarball and then stopped, that same key, never a second one."""
-        import os
-
         from ..core.keys import generate_key
         from ..core.timefmt import parse_expires
 
@@ -228,6 +232,7 @@ class Ceremony:
 
     def respond(self, result: dict[str, Any], *, archive_bytes: bytes | None, now: datetime) -> Path:
         if archive_bytes is not None:
+            self._check_tarball_on_disk(archive_bytes, result)
             result = {**result, "tarball_sha256": hashlib.sha256(archive_bytes).hexdigest()}
         response = answer(self.request, result, now)
         data = seal(response.body(), self.identity)
@@ -235,6 +240,25 @@ class Ceremony:
         write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
         self._complete(response, now)
         return self.response_path
+
+    def _check_tarball_on_disk(self, archive_bytes: bytes, result: dict[str, Any]) -> None:
+        """Last check before a response names new keys: the tarball on disk, now, holds each of them.
+
+        A response naming a key the tarball lacks locks the factory out of its root once imported."""
+        raw = read_capped(self.keys_path, MAX_COMPRESSED_BYTES, what="keys tarball")
+        if raw != archive_bytes:
+            raise DurabilityError(
+                f"the keys tarball {self.keys_path} changed after this run stored it; no response was written",
+                hint="Something else wrote the tarball. Check it with 'tuf-appliance keys', then re-run this command.",
+            )
+        on_disk = KeysArchive.from_bytes(raw)
+        for entry in result.get("new_keys", []):
+            keyid = entry.get("keyid") if isinstance(entry, dict) else None
+            if not any(e.keyid == keyid and e.private is not None for e in on_disk.entries):
+                raise DurabilityError(
+                    f"the keys tarball {self.keys_path} does not hold the new key {str(keyid)[:16]}; "
+                    "no response was written"
+                )
 
     @property
     def response_path(self) -> Path:
@@ -265,7 +289,7 @@ class Ceremony:
     def _complete(self, response: Response, now: datetime) -> None:
         self._append_transcript(response.digest(), response.result, now)
         stations = self.state.setdefault("stations", {})
-        stations.setdefault(self.station.fingerprint, {})["last_sequence"] = self.request.sequence
+        stations[self.station.fingerprint] = record_handled(stations.get(self.station.fingerprint, {}), self.request)
         # Anchor the next ceremony on the roots verified now (the new ones may never be uploaded).
         self.state.setdefault("factories", {})[self.request.factory] = {
             "ci_root": self.current.ci.to_dict(),
@@ -313,6 +337,14 @@ def root_result(new: RootPair, new_keys: Sequence[tuple[str, PrivateKey]]) -> di
         "prod_root": new.prod.to_dict(),
         "new_keys": [{"role": role, "keyid": key.keyid, "keytype": key.kind} for role, key in new_keys],
     }
+
+
+def _real_keys_path(keys: Path) -> Path:
+    """The tarball's real file: a ``--keys`` symlink stays a link, the file it names is updated."""
+    real = Path(os.path.realpath(keys))
+    if real != Path(os.path.abspath(keys)):
+        console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
+    return real
 
 
 def _list(payload: dict[str, Any], name: str) -> list[Any]:
