@@ -21,7 +21,12 @@ MESSAGE_CAP = 2000  # characters of one error message or screen string, after th
 _ASCII_STAND_INS = {"\u2026": "...", "\u2014": "-", "\u2013": "-", "\u2192": "->", "\u00b7": "."}
 
 
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(ch: str) -> str:
+    if ch in _SHORT:
+        return _SHORT[ch]
     code = ord(ch)
     if code < 0x100:
         return f"\\x{code:02x}"
