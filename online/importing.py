@@ -18,6 +18,7 @@ from appliance.common.render import console, root_table
 from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.metadata import Root
+from appliance.core.resultcheck import check_result
 from appliance.core.rootpair import RootPair, parse_chain, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.verify import verify_root_chain
@@ -68,6 +69,7 @@ def import_bundle(
     )
     request = station.pending_request(response.request_id)
     check_binding(response, request)
+    check_result(response.operation, response.result)
     out = console()
     progress = station.progress(request.request_id)
     if progress.get("done"):

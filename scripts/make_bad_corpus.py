@@ -644,6 +644,18 @@ def _responses(good: Response, ok: Request, other: Request) -> dict[str, bytes]:
             new_roots(replace(new_meta, expires="2020-01-01T00:00:00Z"), [ROOT_KEY, NEW_ROOT_KEY])
         ),
         "response-private-key-in-root.json": sealed(replace(good, result=leaked)),
+        "response-private-pem-in-new-keys.json": sealed(
+            replace(
+                good,
+                result={
+                    **result,
+                    "new_keys": [
+                        {**result["new_keys"][0], "note": "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----"}
+                    ],
+                },
+            )
+        ),
+        "response-unknown-result-field.json": sealed(replace(good, result={**result, "upload_to": "elsewhere"})),
     }
 
 

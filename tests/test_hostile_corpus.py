@@ -232,7 +232,15 @@ CASES: list[Case] = [
             ("response-root-expired.json", "has expired"),
         ],
     ),
-    *_cases("import", MetadataError, [("response-private-key-in-root.json", "carries private key material")]),
+    *_cases(
+        "import",
+        BundleError,
+        [
+            ("response-private-key-in-root.json", "carries private key material at result.ci_root.signed.keys."),
+            ("response-private-pem-in-new-keys.json", "private key material at result.new_keys[0].note"),
+            ("response-unknown-result-field.json", "fields this station does not know: 'upload_to'"),
+        ],
+    ),
 ]
 
 
