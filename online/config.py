@@ -24,6 +24,8 @@ from appliance.core.errors import UsageError
 ENV_SERVER = "TUF_ONLINE_SERVER"
 ENV_TOKEN = "TUF_ONLINE_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_FACTORY = "TUF_ONLINE_FACTORY"
+ENV_INSECURE_HTTP = "TUF_ONLINE_INSECURE_HTTP"
+IMPORT_DEADLINE = 600.0  # seconds for all the server exchanges of one import
 MAX_TOKEN_FILE_BYTES = 8 * 1024
 
 
@@ -43,6 +45,18 @@ def token_option() -> Any:
     )
 
 
+def insecure_http_option() -> Any:
+    return typer.Option(
+        False,
+        "--insecure-http",
+        help=f"Allow http:// to a server that is not loopback (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
+    )
+
+
+def insecure_http_allowed(option: bool, env: Mapping[str, str] | None = None) -> bool:
+    return option or (os.environ if env is None else env).get(ENV_INSECURE_HTTP, "") == "1"
+
+
 def token_file_option() -> Any:
     return typer.Option(None, "--token-file", help="File holding the API token (one line).")
 
@@ -52,12 +66,22 @@ class Connection:
     server: str
     factory: str
     token: str = field(repr=False)
+    insecure_http: bool = False
 
-    def client(self, timeout: float | None = None) -> Any:
+    def client(self, timeout: float | None = None, total_seconds: float | None = None) -> Any:
         """A FactoryClient for this connection (imported lazily to keep --help fast)."""
+        import time
+
         from .client import DEFAULT_TIMEOUT, FactoryClient
 
-        return FactoryClient(self.server, self.token, self.factory, timeout=timeout or DEFAULT_TIMEOUT)
+        return FactoryClient(
+            self.server,
+            self.token,
+            self.factory,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            insecure_http=self.insecure_http,
+            total_deadline=None if total_seconds is None else time.monotonic() + total_seconds,
+        )
 
 
 def read_token_file(path: Path) -> str:
@@ -82,7 +106,7 @@ def _pick(option: str | None, env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def resolve_server(server: str | None, env: Mapping[str, str] | None = None) -> str:
+def resolve_server(server: str | None, env: Mapping[str, str] | None = None, *, insecure_http: bool = False) -> str:
     from .client import check_server_url
 
     value = _pick(server, os.environ if env is None else env, ENV_SERVER)
@@ -91,7 +115,7 @@ def resolve_server(server: str | None, env: Mapping[str, str] | None = None) -> 
             "no factory server given",
             hint=f"Pass --server URL or set {ENV_SERVER} (the sandbox prints its URL when it starts).",
         )
-    return check_server_url(value)
+    return check_server_url(value, insecure_http=insecure_http_allowed(insecure_http, env))
 
 
 def resolve_factory(factory: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -122,14 +146,33 @@ def resolve_connection(
     token: str | None,
     token_file: Path | None,
     env: Mapping[str, str] | None = None,
+    *,
+    insecure_http: bool = False,
 ) -> Connection:
+    allowed = insecure_http_allowed(insecure_http, env)
     return Connection(
-        server=resolve_server(server, env),
+        server=resolve_server(server, env, insecure_http=allowed),
         factory=resolve_factory(factory, env),
         token=resolve_token(token, token_file, env),
+        insecure_http=allowed,
     )
 
 
-def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> Any:
+def make_client(
+    server: str | None,
+    token: str | None,
+    token_file: Path | None,
+    factory: str,
+    *,
+    insecure_http: bool = False,
+    total_seconds: float | None = None,
+) -> Any:
     """A FactoryClient for ``factory`` with server and token resolved as above."""
-    return Connection(resolve_server(server), resolve_factory(factory), resolve_token(token, token_file)).client()
+    allowed = insecure_http_allowed(insecure_http)
+    connection = Connection(
+        resolve_server(server, insecure_http=allowed),
+        resolve_factory(factory),
+        resolve_token(token, token_file),
+        insecure_http=allowed,
+    )
+    return connection.client(total_seconds=total_seconds)

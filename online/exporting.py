@@ -42,6 +42,7 @@ def export_request(
     token_file: Path | None,
     home: Path | None,
     extra_payload: Callable[[Any], dict[str, Any]] | None = None,
+    insecure_http: bool = False,
 ) -> Path:
     if not out.is_dir():
         raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
@@ -49,7 +50,7 @@ def export_request(
     identity = station.identity()
     station.appliance()  # refuse to export before pairing
     name = resolve_factory(factory)
-    client = make_client(server, token, token_file, name)
+    client = make_client(server, token, token_file, name, insecure_http=insecure_http)
     ci_chain = fetch_history(client, production=False)
     prod_chain = fetch_history(client, production=True)
     # Check here too so a bad server state is caught before anyone walks to the appliance.

@@ -9,6 +9,7 @@ therefore finishes the job, and re-importing a finished response changes nothing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from appliance.core.rootpair import RootPair, parse_chain, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.verify import verify_root_chain
 
-from .config import make_client
+from .config import IMPORT_DEADLINE, make_client
 from .station import Station
 
 ROOT_OPERATIONS = ("rotate-root", "rotate-targets")
@@ -60,8 +61,16 @@ def _upload_step(client: Any, old: Root, new: Root, production: bool) -> bool:
 
 
 def import_bundle(
-    response_path: Path, *, server: str | None, token: str | None, token_file: Path | None, home: Path | None
+    response_path: Path,
+    *,
+    server: str | None,
+    token: str | None,
+    token_file: Path | None,
+    home: Path | None,
+    insecure_http: bool = False,
+    total_seconds: float = IMPORT_DEADLINE,
 ) -> None:
+    """``total_seconds`` bounds all server exchanges of this import together."""
     station = Station(home)
     appliance = station.appliance()
     response = open_response(
@@ -75,8 +84,14 @@ def import_bundle(
     if progress.get("done"):
         out.print(f"response {request.request_id} was already imported on {progress.get('updated')}; nothing to do")
         return
+
+    def connect() -> Any:
+        return make_client(
+            server, token, token_file, request.factory, insecure_http=insecure_http, total_seconds=total_seconds
+        )
+
     if request.operation == "sign-targets":
-        _import_wave_signatures(station, request, response.result, server, token, token_file)
+        _import_wave_signatures(station, request, response.result, connect)
         return
     if request.operation not in ROOT_OPERATIONS:
         raise BundleError(f"importing {request.operation} responses is not supported by this command")
@@ -93,7 +108,7 @@ def import_bundle(
     device_acceptance(ci_history, new.ci, now, "CI")
     device_acceptance(prod_history, new.prod, now, "production")
 
-    client = make_client(server, token, token_file, request.factory)
+    client = connect()
     if _upload_step(client, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
     station.save_progress(request.request_id, {"ci_uploaded": True})
@@ -116,9 +131,7 @@ def _import_wave_signatures(
     station: Station,
     request: Any,
     result: dict[str, Any],
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
+    connect: Callable[[], Any],
 ) -> None:
     """Check that the offline signatures complete the production threshold, then post them."""
     from appliance.core.keys import SignatureEntry
@@ -137,7 +150,7 @@ def _import_wave_signatures(
     prod = parse_chain(request.payload["prod_roots"], "production root history")[-1]
     envelope = Envelope.from_dict(wave["targets"], what="wave targets")
     outcome = check_production_targets(add_signatures(envelope, signatures), prod)
-    client = make_client(server, token, token_file, request.factory)
+    client = connect()
     current = Envelope.from_dict(get_wave(client, wave["name"]).get("targets"), what="server wave targets")
     if current.signed_bytes() != envelope.signed_bytes():
         raise RemoteError(f"wave {wave['name']} changed on the server since export", hint="Export a fresh request.")

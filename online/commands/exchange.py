@@ -8,7 +8,7 @@ import typer
 
 from appliance.common.identitycli import HOME_HELP
 
-from ..config import factory_option, server_option, token_file_option, token_option
+from ..config import factory_option, insecure_http_option, server_option, token_file_option, token_option
 
 export_app = typer.Typer(
     help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None
@@ -31,6 +31,7 @@ def export_rotate_root(
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch the CI and production root histories into a rotate-root request."""
     from appliance.core.rotation import RotationParameters
@@ -50,6 +51,7 @@ def export_rotate_root(
         token=token,
         token_file=token_file,
         home=home,
+        insecure_http=insecure_http,
     )
 
 
@@ -64,6 +66,7 @@ def export_rotate_targets(
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch roots, the online targets key and production targets into a rotate-targets request."""
     from appliance.core.rotation import RotationParameters
@@ -81,6 +84,7 @@ def export_rotate_targets(
         token=token,
         token_file=token_file,
         home=home,
+        insecure_http=insecure_http,
         extra_payload=lambda client: targets_payload(client, tag_list),
     )
 
@@ -94,6 +98,7 @@ def export_sign_targets(
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Put a wave's production targets.json (signed online) into a sign-targets request."""
     from ..exporting import export_request, wave_payload
@@ -107,6 +112,7 @@ def export_sign_targets(
         token=token,
         token_file=token_file,
         home=home,
+        insecure_http=insecure_http,
         extra_payload=lambda client: wave_payload(client, wave),
     )
 
@@ -117,8 +123,11 @@ def import_response(
     token: str | None = token_option(),
     token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(response, server=server, token=token, token_file=token_file, home=home)
+    import_bundle(
+        response, server=server, token=token, token_file=token_file, home=home, insecure_http=insecure_http
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import factory_option, server_option, token_file_option, token_option
+from ..config import factory_option, insecure_http_option, server_option, token_file_option, token_option
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,7 @@ def show_root(
     production: bool = typer.Option(False, "--production", help="Show the production root instead of the CI root."),
     version: int | None = typer.Option(None, "--version", min=1, help="Show this version instead of the current one."),
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as pretty JSON instead of a table."),
+    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch a root.json, parse it strictly, check it meets its own root threshold, and print it."""
     import sys
@@ -34,7 +35,7 @@ def show_root(
 
     from ..config import resolve_connection
 
-    conn = resolve_connection(server, factory, token, token_file)
+    conn = resolve_connection(server, factory, token, token_file, insecure_http=insecure_http)
     label = "production" if production else "CI"
     data = conn.client().get_root(production=production, version=version)
     root = Root.from_bytes(data, what=f"{label} root.json from {conn.server}")
