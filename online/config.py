@@ -49,7 +49,7 @@ def insecure_http_option() -> Any:
     return typer.Option(
         False,
         "--insecure-http",
-        help=f"Allow http:// to a server that is not loopback (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
+        help=f"Allow http:// to a non-loopback server (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
     )
 
 

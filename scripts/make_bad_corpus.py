@@ -19,7 +19,6 @@ import bisect
 import io
 import json
 import random
-import re
 import sys
 import tarfile
 import zlib
@@ -588,9 +587,7 @@ def _requests(ok: Request, ok_bytes: bytes, payload: dict[str, Any]) -> dict[str
         "request-sequence-reused.json": seal(request(payload, request_id=bytes([0x22]) * 16).body(), STATION),
         # A factory name that looks like "acme" but starts with CYRILLIC SMALL LETTER A (the
         # station cannot sign it: bundle strings are printable ASCII; so it arrives as an edit).
-        "request-confusable-factory-name.json": ok_bytes.replace(
-            b'"factory": "acme"', b'"factory": "\\u0430cme"', 1
-        ),
+        "request-confusable-factory-name.json": ok_bytes.replace(b'"factory": "acme"', b'"factory": "\\u0430cme"', 1),
         # Another factory's root history under this factory's name, after a ceremony for acme.
         "request-wrong-factory.json": seal(
             request(other_history, request_id=bytes([0x23]) * 16, sequence=2).body(), STATION
@@ -650,7 +647,10 @@ def _responses(good: Response, ok: Request, other: Request) -> dict[str, bytes]:
                 result={
                     **result,
                     "new_keys": [
-                        {**result["new_keys"][0], "note": "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----"}
+                        {
+                            **result["new_keys"][0],
+                            "note": "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----",
+                        }
                     ],
                 },
             )

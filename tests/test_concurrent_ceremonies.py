@@ -125,8 +125,7 @@ def test_runs_started_together_never_lose_a_named_key(world) -> None:
     args = [sys.executable, "-m", "appliance"]
     args += operation_args("rotate-root", bench.home, keys, bench.stick / "request.json", bench.stick)
     procs = [
-        subprocess.Popen([*args, "--yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
+        subprocess.Popen([*args, "--yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
     ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     codes = sorted(code for code, _ in results)
@@ -172,8 +171,11 @@ def test_a_lock_file_that_is_not_a_regular_file_is_refused(world, kind: str) -> 
     else:
         target.mkdir()
     before = _digest(keys)
-    refused = run("appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json",
-                                               bench.stick), "--yes")
+    refused = run(
+        "appliance",
+        *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json", bench.stick),
+        "--yes",
+    )
     assert refused.returncode == 2, refused.stderr
     assert {"symlink": "is a symbolic link", "fifo": "is not a regular file", "directory": "is a directory"}[
         kind
@@ -184,8 +186,11 @@ def test_a_lock_file_that_is_not_a_regular_file_is_refused(world, kind: str) -> 
 def test_stale_lock_file_of_a_killed_run_does_not_block(world) -> None:
     bench, _, keys, _ = world
     (bench.home / "lock").write_text('{"pid": 1, "host": "gone", "command": "killed", "started": "then"}')
-    result = run("appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json",
-                                              bench.stick), "--yes")
+    result = run(
+        "appliance",
+        *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json", bench.stick),
+        "--yes",
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -193,8 +198,11 @@ def test_keys_symlink_is_updated_at_its_real_file(world, tmp_path: Path) -> None
     bench, _, keys, req = world
     link = tmp_path / "link-to-creds.tgz"
     link.symlink_to(keys)
-    result = run("appliance", *operation_args("rotate-root", bench.home, link, bench.stick / "request.json",
-                                              bench.stick), "--yes")
+    result = run(
+        "appliance",
+        *operation_args("rotate-root", bench.home, link, bench.stick / "request.json", bench.stick),
+        "--yes",
+    )
     assert result.returncode == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == str(keys)
     response = open_response((bench.stick / f"response-{req.request_id}.json").read_bytes(), bench.appliance_pub)
@@ -208,8 +216,11 @@ def test_response_path_planted_as_symlink_is_replaced_not_followed(world, tmp_pa
     outside = tmp_path / "outside.txt"
     outside.write_text("untouched")
     (bench.stick / f"response-{req.request_id}.json").symlink_to(outside)
-    result = run("appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json",
-                                              bench.stick), "--yes")
+    result = run(
+        "appliance",
+        *operation_args("rotate-root", bench.home, keys, bench.stick / "request.json", bench.stick),
+        "--yes",
+    )
     assert result.returncode == 0, result.stderr
     assert outside.read_text() == "untouched"
     assert not (bench.stick / f"response-{req.request_id}.json").is_symlink()
@@ -264,11 +275,13 @@ def test_request_exported_earlier_but_carried_later_is_superseded_not_a_replay(w
     newer, newer_data = rotate_request(factory, bench.station, sequence=4)
     (bench.stick / "older.json").write_bytes(older_data)
     (bench.stick / "newer.json").write_bytes(newer_data)
-    done = run("appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "newer.json",
-                                            bench.stick), "--yes")
+    done = run(
+        "appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "newer.json", bench.stick), "--yes"
+    )
     assert done.returncode == 0, done.stderr
-    late = run("appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "older.json",
-                                            bench.stick), "--yes")
+    late = run(
+        "appliance", *operation_args("rotate-root", bench.home, keys, bench.stick / "older.json", bench.stick), "--yes"
+    )
     assert late.returncode == 7
     assert "replay" not in late.stderr
     assert "request sequence 3 (rotate-root, exported" in late.stderr

@@ -117,8 +117,9 @@ def test_rotate_root_review_shows_markup_literally(bench, tmp_path: Path) -> Non
     changelog = " ".join(MARKUP)
     _, data = rotate_request(factory, bench.station, parameters={"key_type": "ED25519", "changelog": changelog})
     (bench.stick / "req.json").write_bytes(data)
-    result = run_operation("rotate-root", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes",
-                           env={"COLUMNS": "4000"})
+    result = run_operation(
+        "rotate-root", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     _assert_literal(result.stdout, MARKUP)
@@ -138,16 +139,18 @@ def test_rotate_targets_review_shows_markup_literally(bench, tmp_path: Path) -> 
         operation="rotate-targets",
         parameters={"key_type": "ED25519", "changelog": changelog},
     )
-    from appliance.core.bundle import open_request, seal
     from appliance.core.bundle import Request as _Request
+    from appliance.core.bundle import open_request, seal
 
     req = open_request(data, bench.station.peer)
     extra = {"online_targets_key": factory.online["targets"].public_key.to_dict(), "production_targets": {}}
-    req = _Request(req.factory, req.request_id, req.created, req.sequence, req.operation, req.parameters,
-                   {**req.payload, **extra})
+    req = _Request(
+        req.factory, req.request_id, req.created, req.sequence, req.operation, req.parameters, {**req.payload, **extra}
+    )
     (bench.stick / "req.json").write_bytes(seal(req.body(), bench.station))
-    result = run_operation("rotate-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes",
-                           env={"COLUMNS": "4000"})
+    result = run_operation(
+        "rotate-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
     assert result.returncode == 0, result.stderr
     _assert_literal(result.stdout, MARKUP)
 
@@ -188,8 +191,9 @@ def test_sign_targets_review_shows_target_names_literally(bench, tmp_path: Path)
         random_bytes=os.urandom,
     )
     (bench.stick / "req.json").write_bytes(seal(req.body(), bench.station))
-    result = run_operation("sign-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes",
-                           env={"COLUMNS": "4000"})
+    result = run_operation(
+        "sign-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
     assert result.returncode == 0, result.stderr
     _assert_literal(result.stdout, [*MARKUP, "[conceal]w1[/conceal]"])
 

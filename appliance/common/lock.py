@@ -164,4 +164,3 @@ def hold_home(home: Path, command: str) -> Lock:
 
 def hold_file(path: Path, what: str, command: str) -> Lock:
     return hold(lock_path_for_file(path), f"{what} {os.path.realpath(path)}", command)
-

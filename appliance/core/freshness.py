@@ -79,8 +79,10 @@ def record_handled(record: Mapping[str, Any], request: Request) -> dict[str, Any
     latest_all = {k: dict(v) for k, v in record.get("latest", {}).items() if isinstance(v, Mapping)}
     per_factory = latest_all.setdefault(request.factory, {})
     current = per_factory.get(stream(request.operation))
-    if not isinstance(current, Mapping) or not isinstance(current.get("sequence"), int) or (
-        current["sequence"] < request.sequence
+    if (
+        not isinstance(current, Mapping)
+        or not isinstance(current.get("sequence"), int)
+        or (current["sequence"] < request.sequence)
     ):
         per_factory[stream(request.operation)] = {
             "sequence": request.sequence,

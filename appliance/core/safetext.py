@@ -43,9 +43,7 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(
-        ch if ch.isprintable() or (keep_newlines and ch == "\n") else _escape(ch) for ch in text
-    )
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n") else _escape(ch) for ch in text)
 
 
 def ascii_only(text: str) -> str:

@@ -46,8 +46,8 @@ from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.metadata import Root
 from ..core.rootdiff import diff_roots
-from ..core.safetext import MESSAGE_CAP, shown
 from ..core.rootpair import RootPair, check_pair, parse_chain, verify_history
+from ..core.safetext import MESSAGE_CAP, shown
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
 from ..core.transcript import ceremony_record, entry_digest, entry_line, seal_entry, verify_transcript

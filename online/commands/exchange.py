@@ -128,6 +128,4 @@ def import_response(
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(
-        response, server=server, token=token, token_file=token_file, home=home, insecure_http=insecure_http
-    )
+    import_bundle(response, server=server, token=token, token_file=token_file, home=home, insecure_http=insecure_http)

@@ -74,10 +74,10 @@ def serve(
     import sys
     from types import FrameType
 
+    from appliance.core.safetext import visible
+
     from ..sandbox.server import SandboxServer
     from ..sandbox.state import SandboxState
-
-    from appliance.core.safetext import visible
 
     def log_line(line: str) -> None:
         # Request lines carry client-chosen paths: the literal-text rule applies.
