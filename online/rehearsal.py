@@ -44,10 +44,25 @@ class Rehearsal:
     with_targets: bool = True
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
+    # Called with "paired" once both identities exist, then with each operation's name after
+    # its ceremony: scenarios hook extra appliance steps in here (e.g. moving keys to tokens).
+    after: Callable[[str], None] | None = None
 
     @property
     def stick(self) -> Path:
         return self.workdir / "usb-stick"
+
+    @property
+    def keys(self) -> Path:
+        return self.workdir / "offline-creds.tgz"
+
+    @property
+    def appliance_home(self) -> Path:
+        return self.workdir / "appliance-home"
+
+    def _after(self, what: str) -> None:
+        if self.after is not None:
+            self._step(f"scenario: after {what}", lambda: self.after(what) if self.after else None)
 
     def _step(self, name: str, action: Callable[[], object]) -> object:
         started = time.perf_counter()
@@ -94,6 +109,7 @@ class Rehearsal:
                 Home(station_home, "station").pin(peer)
 
             self._step("init and pair", identities)
+            self._after("paired")
             client_args = {"server": url, "token": None, "token_file": token_file, "home": station_home}
 
             def ceremony(
@@ -128,6 +144,7 @@ class Rehearsal:
                 )
                 response = self.stick / request.name.replace("request-", "response-")
                 self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))  # type: ignore[arg-type]
+                self._after(operation)
 
             ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
             if self.with_targets:

@@ -43,6 +43,7 @@ import pytest
 from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Root
 from online.sandbox.factory import FactoryData
+from tests.helpers_token import sessions_closed, softhsm  # noqa: F401  (SoftHSM2 fixtures)
 
 
 def seeded_random(seed: int) -> Callable[[int], bytes]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .token import MODULE_HELP, PIN_FD_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -28,22 +29,29 @@ def rotate_root(
     backup_scan: list[Path] = typer.Option([], "--backup-scan", help="Photo of the new key's backup QR code(s)."),
     backup_typed: list[Path] = typer.Option([], "--backup-typed", help="Typed lines of the new key's backup."),
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     from ..core.rotation import RotationParameters, plan_root_rotation
     from ..core.timefmt import format_expires
     from ..shell.ceremony import Ceremony, root_result
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-root")
     if ceremony.finish_answered():
         return
     params = RotationParameters.from_dict(ceremony.request.parameters)
+    ceremony.archive, on_tokens = unlock_tokens(
+        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
+    )
     new_key, now = ceremony.new_key(params.key_type)
     plan = plan_root_rotation(ceremony.current, ceremony.archive, new_key, params, now)
     stored = ceremony.with_new_key("root", new_key)
 
     new_keys = [("root", new_key)]
-    ceremony.review(plan.new, title="rotate-root", show_json=show_json, new_keys=new_keys)
+    ceremony.review(plan.new, title="rotate-root", details=on_tokens, show_json=show_json, new_keys=new_keys)
     ceremony.confirm(yes)
     ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .token import MODULE_HELP, PIN_FD_HELP
+
+if TYPE_CHECKING:
+    from ..core.keysarchive import KeyEntry, KeysArchive
+    from ..core.metadata import Root
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +34,8 @@ def rotate_targets(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
     from ..core.errors import BundleError
@@ -36,10 +44,15 @@ def rotate_targets(
     from ..core.rotation import RotationParameters, plan_targets_rotation
     from ..core.timefmt import format_expires
     from ..shell.ceremony import Ceremony, root_result
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
     ceremony = Ceremony.open(home, keys, request, out, operation="rotate-targets")
     if ceremony.finish_answered():
         return
+    ceremony.archive, on_tokens = unlock_tokens(
+        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
+    )
     payload = ceremony.request.payload
     params = RotationParameters.from_dict(ceremony.request.parameters)
     online = PublicKey.from_dict(payload.get("online_targets_key"))
@@ -51,7 +64,7 @@ def rotate_targets(
     plan = plan_targets_rotation(ceremony.current, ceremony.archive, new_key, params, now, online, envelopes)
     stored = ceremony.with_new_key("targets", new_key)
 
-    details = [f"online CI targets key kept: {plan.online_keyid[:16]}"]
+    details = [*on_tokens, f"online CI targets key kept: {plan.online_keyid[:16]}"]
     details += [f"offline targets key retired: {k[:16]}" for k in plan.replaced]
     details += [f"production targets re-signed with the new key: tag {t}" for t in plan.resigned_tags]
     new_keys = [("targets", new_key)]
@@ -68,6 +81,8 @@ def sign_targets(
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
+    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
+    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Add the offline targets signature to a wave's production targets.json."""
     from datetime import UTC, datetime
@@ -90,13 +105,16 @@ def sign_targets(
     from ..core.targets import sign_targets as sign
     from ..core.verify import check_threshold
     from ..shell.ceremony import Ceremony
+    from ..shell.pin import PinSource
+    from ..shell.tokensigning import unlock_tokens
 
     ceremony = Ceremony.open(home, keys, request, out, operation="sign-targets")
     payload = ceremony.request.payload
     wave = payload.get("wave")
     if not isinstance(wave, dict) or not isinstance(wave.get("name"), str):
         raise BundleError("request payload has no wave")
-    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets")
+    # The request payload comes unchanged from the strict parser: no second shape walk.
+    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets", parsed=True)
     lines = parse_targets(envelope)
     prod = ceremony.current.prod
     online = PublicKey.from_dict(payload.get("online_targets_key"))
@@ -104,7 +122,8 @@ def sign_targets(
     online_role = prod.meta.roles["targets"].__class__((online_id,), 1)
     if not check_threshold(envelope.signed_bytes(), envelope.signatures, prod.meta.keys, online_role, "targets").met:
         raise VerificationError("the wave's targets are not signed by the factory's online targets key")
-    signers = offline_targets_signers(prod, ceremony.archive)
+    archive, on_tokens = unlock_tokens(ceremony.archive, prod.meta, ("targets",), PinSource(pin_fd), module=module)
+    signers = offline_targets_signers(prod, archive)
     signatures = sign(envelope, signers)
     result = check_production_targets(add_signatures(envelope, signatures), prod)
 
@@ -126,6 +145,7 @@ def sign_targets(
     details = [
         f"signing with offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})" for keyid, _, base in signers
     ]
+    details += on_tokens
     details.append(f"after signing: {result.describe()} of the production root v{prod.version}")
     ceremony.review(None, title="sign-targets", details=details)
     console().print(table)
@@ -162,20 +182,43 @@ def copy_targets(
         parsed = Root.from_bytes(archive.files["tufrepo/roles/root.json"], what="tufrepo/roles/root.json")
     else:
         raise TarballError("the tarball has no tufrepo/roles/root.json", hint="Pass the current root with --root.")
-    signers = offline_targets_signers(parsed, archive)
-    names = [name for _, _, base in signers for name in (base + ".pub", base + ".sec")]
+    signers = _targets_keys(parsed, archive)
+    if not signers:
+        offline_targets_signers(parsed, archive)  # raises the usual "no targets key" error
+    # A key on a token is copied as its reference (.p11): the copy signs only with the token.
+    names = [name for _, entry in signers for name in (entry.base + ".pub", entry.base + _private_suffix(entry))]
     subset = archive.subset(names)
     data = subset.to_bytes(mtime=0)
 
     def check(raw: bytes) -> None:
         reread = KeysArchive.from_bytes(raw)
-        if reread.signers_for(parsed.meta, "root"):
+        if _keys_of(parsed, reread, "root"):
             raise DurabilityError("targets-only tarball would contain a root key")
-        if len(reread.signers_for(parsed.meta, "targets")) != len(signers):
+        if len(_targets_keys(parsed, reread)) != len(signers):
             raise DurabilityError("targets-only tarball lost a targets key")
 
     write_durable(destination, data, replace=False, verify=check, label="copy-targets")
     out = console()
-    for keyid, _, base in signers:
-        out.print(f"copied offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})")
+    for keyid, entry in signers:
+        where = " on a token" if entry.token is not None else ""
+        out.print(f"copied offline targets key {keyid[:16]} ({entry.base.rsplit('/', 1)[-1]}){where}")
     out.print(f"wrote {destination} (mode 0600); it holds no root key")
+
+
+def _private_suffix(entry: KeyEntry) -> str:
+    return ".sec" if entry.private is not None else ".p11"
+
+
+def _keys_of(root: Root, archive: KeysArchive, role: str) -> list[tuple[str, KeyEntry]]:
+    """(keyid, entry) for ``role``'s keys whose private half is in the tarball or on a token."""
+    found = []
+    for keyid, public in root.meta.role_keys(role).items():
+        for entry in archive.entries:
+            if (entry.private is not None or entry.token is not None) and entry.public.same_key(public):
+                found.append((keyid, entry))
+                break
+    return found
+
+
+def _targets_keys(root: Root, archive: KeysArchive) -> list[tuple[str, KeyEntry]]:
+    return _keys_of(root, archive, "targets")

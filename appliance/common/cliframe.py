@@ -17,8 +17,12 @@ from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, visible
 def make_app(name: str, help_text: str) -> typer.Typer:
     """A command group that never shows locals in tracebacks and prints plain help.
 
-    Plain click help instead of typer's rich renderer halves start-up time.
+    Plain click help instead of typer's rich renderer halves start-up time; option
+    values are converted without pydantic (plainparams).
     """
+    from .plainparams import install
+
+    install()
     app = typer.Typer(
         name=name,
         help=help_text,

@@ -115,7 +115,7 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
             shown(entry.base.rsplit("/", 1)[-1]),
             short(entry.keyid),
             entry.public.kind,
-            "yes" if entry.private else "no",
+            "yes" if entry.private else ("token" if entry.token else "no"),
             roles,
         )
     return table

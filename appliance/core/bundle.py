@@ -167,7 +167,7 @@ def _open(data: bytes, signer: PeerKey, media_type: str, what: str) -> JsonObjec
         )
     try:
         raw_sig = base64.b64decode(sig["sig"], validate=True)
-        payload = canonical(body)
+        payload = canonical(body, parsed=True)  # ``body`` is straight from loads_object
     except (binascii.Error, ValueError, InputFormatError):
         raise BundleError(f"{what} has a malformed signature or content") from None
     if not signer.verify(SIGNING_CONTEXT + payload, raw_sig):

@@ -105,8 +105,33 @@ class BackupPendingError(AirgapError):
     hint = "Print the backup, read it back, and re-run the same command with --backup-scan or --backup-typed."
 
 
+class TokenError(AirgapError):
+    """A PKCS#11 token cannot be used: not present, wrong PIN, locked, or missing the key."""
+
+    exit_code = 11
+    hint = "Insert the token named above and check its PIN; nothing was changed."
+
+
+class TokenMissingError(TokenError):
+    """The token (or the key object on it) that a reference names is not present."""
+
+    hint = "Insert the token named above (check its label and serial); nothing was changed."
+
+
+class TokenPinError(TokenError):
+    """The token refused the PIN."""
+
+    hint = "Re-run and type the token's user PIN; tokens lock after a few wrong PINs. Nothing was changed."
+
+
+class TokenLockedError(TokenError):
+    """The token's user PIN is locked after too many wrong attempts."""
+
+    hint = "Unlock the token with its SO PIN (vendor tool) or use the second token; nothing was changed."
+
+
 class ConcurrentRunError(AirgapError):
     """Another run holds the lock on the keys tarball or the home this operation would write."""
 
-    exit_code = 11
+    exit_code = 12
     hint = "Let the other run finish, then run this command again."

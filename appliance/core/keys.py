@@ -22,17 +22,26 @@ import binascii
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import nacl.exceptions
-import nacl.signing
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InputFormatError, KeyFormatError
 from .strictjson import JsonObject, dumps_compact, loads_object
+
+if TYPE_CHECKING:
+    import nacl.signing
+    from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Imports of PyNaCl and pyca/cryptography are deferred to first use: listing a tarball
+# needs neither library's signing code, and each costs tens of milliseconds at start-up.
+#
+# ED25519 signatures are deterministic (RFC 8032), so both libraries produce the same
+# bytes; which one runs is a matter of speed only.  PyNaCl (libsodium) is faster on
+# small messages (roots), pyca/cryptography (OpenSSL) on large ones (a 4 MB targets.json:
+# 2-3x).  Crossovers measured by scripts/bench/ed25519_crossover.py.
+ED25519_SIGN_CROSSOVER = 16 * 1024
+ED25519_VERIFY_CROSSOVER = 64 * 1024
 
 ED25519 = "ED25519"
 RSA = "RSA"
@@ -63,6 +72,10 @@ def _strict_hex(value: str) -> bytes | None:
 
 
 def _rsa_public_from_pem(pem: str) -> rsa.RSAPublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     body = pem.strip()
     # Exactly one block: with several, pyca/cryptography takes the first and OpenSSL on the
     # device the first "PUBLIC KEY" one, so the two could see different keys.
@@ -98,7 +111,7 @@ class PublicKey:
         """ED25519 or RSA, whatever case the metadata used."""
         return self.keytype.upper()
 
-    @property
+    @cached_property
     def keyid(self) -> str:
         return hashlib.sha256(self.spki_der).hexdigest()
 
@@ -106,9 +119,28 @@ class PublicKey:
     def bits(self) -> int:
         if self.kind == ED25519:
             return 256
+        return self._rsa_key.key_size
+
+    @cached_property
+    def _rsa_key(self) -> rsa.RSAPublicKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         key = serialization.load_der_public_key(self.spki_der)
         assert isinstance(key, rsa.RSAPublicKey)
-        return key.key_size
+        return key
+
+    @cached_property
+    def _nacl_key(self) -> nacl.signing.VerifyKey:
+        import nacl.signing
+
+        return nacl.signing.VerifyKey(self.raw_ed25519())
+
+    @cached_property
+    def _openssl_key(self) -> c_ed25519.Ed25519PublicKey:
+        from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
+
+        return c_ed25519.Ed25519PublicKey.from_public_bytes(self.raw_ed25519())
 
     def same_key(self, other: PublicKey) -> bool:
         return self.spki_der == other.spki_der
@@ -124,6 +156,8 @@ class PublicKey:
             if raw is None or len(raw) != 32:
                 raise KeyFormatError("ED25519 public key must be 64 hex digits")
             return cls(keytype, public, _ED25519_SPKI_PREFIX + raw)
+        from cryptography.hazmat.primitives import serialization
+
         key = _rsa_public_from_pem(public)
         der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         return cls(keytype, public, der)
@@ -156,15 +190,21 @@ class PublicKey:
         if method.lower() not in ACCEPTED_METHODS[self.kind]:
             return False
         if self.kind == ED25519:
+            if len(payload) >= ED25519_VERIFY_CROSSOVER:
+                return _openssl_ed25519_verify(self._openssl_key, signature, payload)
+            import nacl.exceptions
+
             try:
-                nacl.signing.VerifyKey(self.raw_ed25519()).verify(payload, signature)
+                self._nacl_key.verify(payload, signature)
             except (nacl.exceptions.BadSignatureError, ValueError):
                 return False
             return True
-        key = serialization.load_der_public_key(self.spki_der)
-        assert isinstance(key, rsa.RSAPublicKey)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         try:
-            key.verify(
+            self._rsa_key.verify(
                 signature,
                 payload,
                 padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
@@ -173,6 +213,16 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
+
+
+def _openssl_ed25519_verify(key: c_ed25519.Ed25519PublicKey, signature: bytes, payload: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        key.verify(signature, payload)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def public_key_file(key: PublicKey) -> bytes:
@@ -234,7 +284,7 @@ class Signer(Protocol):
 class PrivateKey:
     """A private key loaded from a ``.sec`` file or freshly generated.  Never printed."""
 
-    __slots__ = ("_ed", "_rsa", "public_key")
+    __slots__ = ("_ed", "_ed_openssl", "_rsa", "public_key")
 
     def __init__(
         self,
@@ -245,6 +295,7 @@ class PrivateKey:
     ) -> None:
         self.public_key = public_key
         self._ed = ed
+        self._ed_openssl: c_ed25519.Ed25519PrivateKey | None = None
         self._rsa = rsa_key
 
     def __repr__(self) -> str:
@@ -260,8 +311,11 @@ class PrivateKey:
 
     def sign(self, payload: bytes, *, keyid: str | None = None) -> SignatureEntry:
         if self._ed is not None:
-            sig = self._ed.sign(payload).signature
+            sig = self._sign_ed25519(payload)
         else:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import padding
+
             assert self._rsa is not None
             sig = self._rsa.sign(
                 payload,
@@ -270,10 +324,22 @@ class PrivateKey:
             )
         return SignatureEntry(keyid or self.keyid, SIGNING_METHOD[self.kind], sig)
 
+    def _sign_ed25519(self, payload: bytes) -> bytes:
+        assert self._ed is not None
+        if len(payload) < ED25519_SIGN_CROSSOVER:
+            return self._ed.sign(payload).signature
+        if self._ed_openssl is None:
+            from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
+
+            self._ed_openssl = c_ed25519.Ed25519PrivateKey.from_private_bytes(bytes(self._ed))
+        return self._ed_openssl.sign(payload)
+
     def private_value(self) -> str:
         """The ``keyval.private`` string as current fioctl writes it.  Secret."""
         if self._ed is not None:
             return bytes(self._ed).hex()
+        from cryptography.hazmat.primitives import serialization
+
         assert self._rsa is not None
         return self._rsa.private_bytes(
             serialization.Encoding.PEM,
@@ -285,6 +351,8 @@ class PrivateKey:
         """Compact binary form of the secret for paper backups: seed or PKCS#1 DER.  Secret."""
         if self._ed is not None:
             return bytes(self._ed)
+        from cryptography.hazmat.primitives import serialization
+
         assert self._rsa is not None
         return self._rsa.private_bytes(
             serialization.Encoding.DER,
@@ -296,12 +364,16 @@ class PrivateKey:
     def from_ed25519_seed(cls, seed: bytes) -> PrivateKey:
         if len(seed) != 32:
             raise KeyFormatError("ED25519 seed must be 32 bytes")
+        import nacl.signing
+
         sk = nacl.signing.SigningKey(seed)
         pub = PublicKey.from_parts(ED25519, bytes(sk.verify_key).hex())
         return cls(pub, ed=sk)
 
     @classmethod
     def from_rsa(cls, key: rsa.RSAPrivateKey) -> PrivateKey:
+        from cryptography.hazmat.primitives import serialization
+
         if key.key_size < RSA_MIN_BITS:
             raise KeyFormatError(f"RSA key has {key.key_size} bits; at least {RSA_MIN_BITS} are required")
         pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -312,6 +384,10 @@ class PrivateKey:
         kind = normalize_keytype(keytype)
         if kind == ED25519:
             return cls.from_ed25519_seed(secret)
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         try:
             key = serialization.load_der_private_key(secret, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -335,6 +411,10 @@ class PrivateKey:
             return key
         if "-----BEGIN RSA PRIVATE KEY-----" not in private and "-----BEGIN PRIVATE KEY-----" not in private:
             raise KeyFormatError("RSA private key must be PEM (RSA PRIVATE KEY)")
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         try:
             loaded = serialization.load_pem_private_key(private.strip().encode("ascii") + b"\n", password=None)
         except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm):
@@ -374,11 +454,16 @@ def generate_key(keytype: str, random_bytes: RandomBytes, *, rsa_bits: int = RSA
         return PrivateKey.from_ed25519_seed(random_bytes(32))
     if rsa_bits < RSA_MIN_BITS:
         raise KeyFormatError(f"RSA keys need at least {RSA_MIN_BITS} bits")
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     return PrivateKey.from_rsa(rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits))
 
 
 def cross_check_ed25519(key: PublicKey, payload: bytes, signature: bytes) -> bool:
     """Verify with pyca/cryptography instead of PyNaCl (used to cross-check implementations)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ed25519 as c_ed25519
+
     try:
         c_ed25519.Ed25519PublicKey.from_public_bytes(key.raw_ed25519()).verify(signature, payload)
     except InvalidSignature:

@@ -4,7 +4,8 @@ Hostile-input rules: the archive is never extracted; only regular files with
 expected names are accepted; member count, member size, total size and the
 compressed input are capped (which also stops gzip bombs); symlinks, hardlinks,
 devices, FIFOs, absolute paths, ``..`` and duplicate names are refused; every
-``.sec`` must have a ``.pub`` holding the same key.
+``.sec`` must have a ``.pub`` holding the same key.  A key kept on a hardware token has a
+``.p11`` reference member (appliance/core/tokenref.py) instead of its ``.sec``.
 
 Layout (fioctl): ``tufrepo/keys/<name>.pub|.sec`` (key files, names such as
 ``first-root``, ``fioctl-root-<keyid>``, ``fioctl-targets-<keyid>``), ``tufrepo/roles/*.json``
@@ -20,12 +21,21 @@ import re
 import tarfile
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .errors import KeyFormatError, KeyMissingError, TarballError
-from .keys import PrivateKey, PublicKey, parse_public_key_file, parse_secret_key_file, public_key_file, secret_key_file
+from .errors import KeyFormatError, KeyMissingError, TarballError, TokenError
+from .keys import (
+    PrivateKey,
+    PublicKey,
+    Signer,
+    parse_public_key_file,
+    parse_secret_key_file,
+    public_key_file,
+    secret_key_file,
+)
 from .metadata import RootMeta
 from .safetext import capped, quoted
+from .tokenref import TokenRef, parse_reference
 
 MAX_COMPRESSED_BYTES = 16 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 32 * 1024 * 1024
@@ -36,7 +46,7 @@ KEYS_DIR = "tufrepo/keys/"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 # Matched with fullmatch: "$" alone would also accept a name ending in a newline.
 _ALLOWED_FILES = (
-    re.compile(rf"^tufrepo/keys/{_NAME}\.(pub|sec)$"),
+    re.compile(rf"^tufrepo/keys/{_NAME}\.(pub|sec|p11)$"),
     re.compile(rf"^tufrepo/roles/(unsigned/)?{_NAME}\.json$"),
     re.compile(r"^tufrepo/(config\.json|targets\.json)$"),
     re.compile(
@@ -138,29 +148,42 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
 class KeyEntry:
     """A key pair (or lone public key) found under ``tufrepo/keys/``."""
 
-    base: str  # member name without .pub/.sec
+    base: str  # member name without .pub/.sec/.p11
     public: PublicKey
     private: PrivateKey | None
+    token: TokenRef | None = None  # the private half is on hardware token(s)
+    bound: Signer | None = field(default=None, compare=False, repr=False)  # unlocked token session
 
     @property
     def keyid(self) -> str:
         return self.public.keyid
+
+    @property
+    def signer(self) -> Signer | None:
+        """What signs as this key now: the file key, or the unlocked token key."""
+        return self.private if self.private is not None else self.bound
 
 
 @dataclass(frozen=True)
 class KeysArchive:
     files: Mapping[str, bytes]
     entries: tuple[KeyEntry, ...]
+    # Token keys unlocked for this run, by member base; never written to the tarball.
+    bindings: Mapping[str, Signer] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_files(cls, files: Mapping[str, bytes]) -> KeysArchive:
+    def from_files(cls, files: Mapping[str, bytes], bindings: Mapping[str, Signer] | None = None) -> KeysArchive:
+        bindings = dict(bindings or {})
         entries = []
         for name in files:
-            if not (name.startswith(KEYS_DIR) and name.endswith(".sec")):
-                continue
-            base = name[: -len(".sec")]
-            if base + ".pub" not in files:
-                raise TarballError(f"{name} has no matching {base}.pub")
+            for suffix in (".sec", ".p11"):
+                if not (name.startswith(KEYS_DIR) and name.endswith(suffix)):
+                    continue
+                base = name[: -len(suffix)]
+                if base + ".pub" not in files:
+                    raise TarballError(f"{name} has no matching {base}.pub")
+                if suffix == ".p11" and base + ".sec" in files:
+                    raise TarballError(f"{base} has both a .sec and a .p11 member; keep exactly one private half")
         for name, content in files.items():
             if not (name.startswith(KEYS_DIR) and name.endswith(".pub")):
                 continue
@@ -168,33 +191,68 @@ class KeysArchive:
             try:
                 public = parse_public_key_file(content, what=name)
                 private = None
+                token = None
                 if base + ".sec" in files:
                     private = parse_secret_key_file(files[base + ".sec"], what=base + ".sec")
+                if base + ".p11" in files:
+                    token = parse_reference(files[base + ".p11"], what=base + ".p11")
             except KeyFormatError as exc:
                 raise TarballError(exc.message, hint=KeyFormatError.hint) from None
             if private is not None and not private.public_key.same_key(public):
                 raise TarballError(f"{base}.sec does not hold the private half of {base}.pub")
-            entries.append(KeyEntry(base, public, private))
-        return cls(dict(files), tuple(entries))
+            if token is not None and (token.keyid != public.keyid or token.keytype != public.kind):
+                raise TarballError(f"{base}.p11 names key {token.keyid[:16]} ({token.keytype}), not {base}.pub")
+            bound = bindings.get(base) if token is not None else None
+            if bound is not None and not bound.public_key.same_key(public):
+                raise TarballError(f"the token key unlocked for {base} is not the key of {base}.pub")
+            entries.append(KeyEntry(base, public, private, token, bound))
+        return cls(dict(files), tuple(entries), bindings)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> KeysArchive:
         return cls.from_files(_read_members(_gunzip(data)))
 
-    def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
-        """Private keys in the archive for ``role``'s key ids: (keyid, key, member base)."""
-        found = []
+    def signers_for(self, meta: RootMeta, role: str) -> list[tuple[str, Signer, str]]:
+        """Signers for ``role``'s key ids: (keyid, signer, member base).  A file key signs
+        itself; a token key signs once the shell has unlocked it (``with_bindings``), and
+        asking for one that is still locked is an error rather than a silent omission."""
+        found: list[tuple[str, Signer, str]] = []
         if role not in meta.roles:
             raise KeyMissingError(f"the root has no {role} role")
         wanted = meta.role_keys(role)
         for keyid, public in wanted.items():
             for entry in self.entries:
-                if entry.private is not None and entry.public.same_key(public):
-                    found.append((keyid, entry.private, entry.base))
+                if not entry.public.same_key(public):
+                    continue
+                if entry.signer is not None:
+                    found.append((keyid, entry.signer, entry.base))
                     break
+                if entry.token is not None:
+                    raise TokenError(
+                        f"{role} key {keyid[:16]} is on {', '.join(entry.token.describe())}, which is not unlocked",
+                        hint="The command asks for the token PIN before signing; run it at the terminal.",
+                    )
         return found
 
-    def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, PrivateKey, str]]:
+    def token_entries_for(self, meta: RootMeta, roles: Iterable[str]) -> list[tuple[str, KeyEntry]]:
+        """(role, entry) for every key of ``roles`` whose private half is only on a token."""
+        out: list[tuple[str, KeyEntry]] = []
+        for role in roles:
+            if role not in meta.roles:
+                continue
+            for public in meta.role_keys(role).values():
+                for entry in self.entries:
+                    if entry.token is not None and entry.private is None and entry.public.same_key(public):
+                        if all(e is not entry for _, e in out):
+                            out.append((role, entry))
+                        break
+        return out
+
+    def with_bindings(self, bindings: Mapping[str, Signer]) -> KeysArchive:
+        """The same archive with unlocked token keys attached (in memory only)."""
+        return KeysArchive.from_files(self.files, {**self.bindings, **bindings})
+
+    def require_signers(self, meta: RootMeta, role: str) -> list[tuple[str, Signer, str]]:
         found = self.signers_for(meta, role)
         threshold = meta.roles[role].threshold
         if len(found) < threshold:
@@ -205,7 +263,8 @@ class KeysArchive:
         return found
 
     def has_private_for(self, public: PublicKey) -> bool:
-        return any(e.private is not None and e.public.same_key(public) for e in self.entries)
+        """True when the tarball holds the private half or a token reference for ``public``."""
+        return any((e.private is not None or e.token is not None) and e.public.same_key(public) for e in self.entries)
 
     def with_key(self, role: str, key: PrivateKey) -> KeysArchive:
         """Add ``tufrepo/keys/fioctl-<role>-<keyid>.pub|.sec`` as fioctl names them."""
@@ -215,20 +274,29 @@ class KeysArchive:
         files = dict(self.files)
         files[base + ".pub"] = public_key_file(key.public_key)
         files[base + ".sec"] = secret_key_file(key)
-        return KeysArchive.from_files(files)
+        return KeysArchive.from_files(files, self.bindings)
 
     def with_file(self, name: str, content: bytes) -> KeysArchive:
         if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
             raise TarballError(f"refusing to add unexpected file {quoted(name)}")
         files = dict(self.files)
         files[name] = content
-        return KeysArchive.from_files(files)
+        return KeysArchive.from_files(files, self.bindings)
+
+    def with_token_reference(self, base: str, ref: TokenRef) -> KeysArchive:
+        """Replace ``base``'s ``.sec`` (if any) by the ``.p11`` reference ``ref``."""
+        files = {n: c for n, c in self.files.items() if n != base + ".sec"}
+        if base + ".pub" not in files:
+            raise TarballError(f"{base}.pub is not in the tarball")
+        files[base + ".p11"] = ref.to_member()
+        return KeysArchive.from_files(files, self.bindings)
 
     def subset(self, names: Iterable[str]) -> KeysArchive:
-        return KeysArchive.from_files({n: self.files[n] for n in names})
+        return KeysArchive.from_files({n: self.files[n] for n in names}, self.bindings)
 
     def private_members(self) -> list[str]:
-        return [n for n in self.files if n.endswith(".sec")]
+        """Members that point at private keys: ``.sec`` files and ``.p11`` token references."""
+        return [n for n in self.files if n.endswith((".sec", ".p11"))]
 
     def to_bytes(self, *, mtime: int) -> bytes:
         """A deterministic tar.gz: members in stored order, mode 0600, owner root, fixed mtime."""

@@ -42,7 +42,8 @@ class Envelope:
     canonical_signed: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_dict(cls, data: object, *, what: str = "metadata") -> Envelope:
+    def from_dict(cls, data: object, *, what: str = "metadata", parsed: bool = False) -> Envelope:
+        """``parsed``: ``data`` comes unchanged from strictjson.loads (see strictjson.canonical)."""
         if not isinstance(data, Mapping):
             raise MetadataError(f"{what} must be a JSON object")
         signed = data.get("signed")
@@ -52,7 +53,7 @@ class Envelope:
         if not isinstance(sigs, list):
             raise MetadataError(f"{what} has no 'signatures' list")
         try:
-            encoded = canonical(signed)
+            encoded = canonical(signed, parsed=parsed)
         except InputFormatError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
         extra = {k: v for k, v in data.items() if k not in ("signed", "signatures")}
@@ -60,7 +61,7 @@ class Envelope:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, what: str = "metadata") -> Envelope:
-        return cls.from_dict(loads_object(data, max_bytes=MAX_METADATA_BYTES, what=what), what=what)
+        return cls.from_dict(loads_object(data, max_bytes=MAX_METADATA_BYTES, what=what), what=what, parsed=True)
 
     def to_dict(self) -> JsonObject:
         out: JsonObject = dict(self.extra)
@@ -114,6 +115,27 @@ class RoleKeys:
         return out
 
 
+def _same_key(raw: object, known: PublicKey | None) -> PublicKey | None:
+    """``known`` when ``raw`` is exactly its plain listing (what PublicKey.from_dict would rebuild)."""
+    if known is None or known.extra or known.keyval_extra or type(raw) is not dict or len(raw) != 2:
+        return None
+    keyval = raw.get("keyval")
+    if type(keyval) is not dict or len(keyval) != 1 or keyval.get("public") != known.public:
+        return None
+    return known if raw.get("keytype") == known.keytype else None
+
+
+def _same_role(raw: object, known: RoleKeys | None) -> RoleKeys | None:
+    """``known`` when ``raw`` lists exactly its key ids and threshold (an int, not a bool equal to one)."""
+    if known is None or known.extra or type(raw) is not dict or len(raw) != 2:
+        return None
+    threshold = raw.get("threshold")
+    if type(threshold) is not int or threshold != known.threshold:
+        return None
+    keyids = raw.get("keyids")
+    return known if type(keyids) is list and tuple(keyids) == known.keyids else None
+
+
 _ROOT_FIELDS = ("_type", "version", "expires", "keys", "roles", "consistent_snapshot")
 
 
@@ -128,7 +150,13 @@ class RootMeta:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RootMeta:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        known_keys: Mapping[str, PublicKey] | None = None,
+        known_roles: Mapping[str, RoleKeys] | None = None,
+    ) -> RootMeta:
+        """``known_keys``/``known_roles``: the previous root's, reused where listed identically."""
         type_ = data.get("_type")
         if not isinstance(type_, str) or type_.lower() != "root":
             raise MetadataError(f"_type is {type_!r}, expected Root")
@@ -145,10 +173,12 @@ class RootMeta:
         keys: dict[str, PublicKey] = {}
         seen: dict[bytes, str] = {}
         for keyid, raw in raw_keys.items():
-            try:
-                key = PublicKey.from_dict(raw)
-            except KeyFormatError as exc:
-                raise MetadataError(f"key {keyid[:16]}: {exc.message}") from None
+            key = _same_key(raw, known_keys.get(keyid)) if known_keys else None
+            if key is None:
+                try:
+                    key = PublicKey.from_dict(raw)
+                except KeyFormatError as exc:
+                    raise MetadataError(f"key {keyid[:16]}: {exc.message}") from None
             # Checked before the id match so that a second listing gets the more telling message.
             if key.spki_der in seen:
                 raise MetadataError(
@@ -162,7 +192,8 @@ class RootMeta:
             keys[keyid] = key
         roles: dict[str, RoleKeys] = {}
         for name, raw in raw_roles.items():
-            role = RoleKeys.from_dict(name, raw)
+            role = _same_role(raw, known_roles.get(name)) if known_roles else None
+            role = role or RoleKeys.from_dict(name, raw)
             for keyid in role.keyids:
                 if keyid not in keys:
                     raise MetadataError(f"role {name} names key {keyid[:16]} which is not in keys")
@@ -214,22 +245,25 @@ class Root:
     meta: RootMeta
 
     @classmethod
-    def from_envelope(cls, envelope: Envelope) -> Root:
-        return cls(envelope, RootMeta.from_dict(envelope.signed))
+    def from_envelope(cls, envelope: Envelope, known: RootMeta | None = None) -> Root:
+        """``known``: the previous root, whose keys and roles are reused where listed identically."""
+        if known is None:
+            return cls(envelope, RootMeta.from_dict(envelope.signed))
+        return cls(envelope, RootMeta.from_dict(envelope.signed, known.keys, known.roles))
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, what: str = "root.json") -> Root:
+    def from_bytes(cls, data: bytes, *, what: str = "root.json", known: RootMeta | None = None) -> Root:
         envelope = Envelope.from_bytes(data, what=what)
         try:
-            return cls.from_envelope(envelope)
+            return cls.from_envelope(envelope, known)
         except MetadataError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
 
     @classmethod
-    def from_dict(cls, data: object, *, what: str = "root.json") -> Root:
+    def from_dict(cls, data: object, *, what: str = "root.json", known: RootMeta | None = None) -> Root:
         envelope = Envelope.from_dict(data, what=what)
         try:
-            return cls.from_envelope(envelope)
+            return cls.from_envelope(envelope, known)
         except MetadataError as exc:
             raise MetadataError(f"{what}: {exc.message}") from None
 

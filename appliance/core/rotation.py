@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import BundleError, VerificationError
-from .keys import KEYTYPES, PrivateKey, PublicKey
+from .keys import KEYTYPES, PrivateKey, PublicKey, Signer
 from .keysarchive import KeysArchive
 from .metadata import Envelope, RootMeta, sign_root
 from .rootpair import RootPair, check_pair, production_variant
@@ -103,7 +103,7 @@ def plan_root_rotation(
         raise VerificationError("the new root key is already in the root")
     old_signers = archive.require_signers(current.ci.meta, "root")
     old_ids = [keyid for keyid, _, _ in old_signers]
-    signers: list[PrivateKey] = [key for _, key, _ in old_signers] + [new_key]
+    signers: list[Signer] = [key for _, key, _ in old_signers] + [new_key]
 
     new_ci_meta = _rotated_meta(current.ci.meta, new_key, old_ids, params, now)
     prod_threshold = current.prod.meta.roles["targets"].threshold

@@ -40,32 +40,37 @@ def _reject_constant(text: str) -> NoReturn:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> JsonObject:
-    obj: JsonObject = {}
-    for key, value in pairs:
-        if key in obj:
-            _fail(f"JSON object has a duplicate key {key!r}")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                _fail(f"JSON object has a duplicate key {key!r}")
+            seen.add(key)
     return obj
 
 
-_STRING_LITERALS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_CONTAINER_TYPES = (dict, list)
 
 
-def _check_depth(text: str, limit: int) -> None:
-    """Reject nesting deeper than ``limit`` before the recursive parser sees it.
+def _check_depth(value: JsonValue, limit: int) -> None:
+    """Reject nesting deeper than ``limit``, one level of containers at a time.
 
-    String literals and everything but brackets are removed by two regular expressions,
-    so only the brackets are walked (malformed input is left to the parser to refuse).
+    The C parser itself stops at the interpreter's recursion limit (RecursionError,
+    reported as the same defect), so the text needs no pass of its own before parsing.
     """
+    level = [value] if type(value) in _CONTAINER_TYPES else []
     depth = 0
-    for ch in _NOT_BRACKETS.sub("", _STRING_LITERALS.sub("", text)):
-        if ch in "[{":
-            depth += 1
-            if depth > limit:
-                _fail(f"JSON is nested deeper than {limit} levels")
-        else:
-            depth -= 1
+    while level:
+        depth += 1
+        if depth > limit:
+            _fail(f"JSON is nested deeper than {limit} levels")
+        below: list[Any] = []
+        for item in level:
+            for child in item.values() if type(item) is dict else item:
+                if type(child) in _CONTAINER_TYPES:
+                    below.append(child)
+        level = below
 
 
 def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input") -> JsonValue:
@@ -79,16 +84,22 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
     if text.startswith("\ufeff"):
         _fail(f"{what} starts with a byte order mark")
     try:
-        _check_depth(text, MAX_DEPTH)
-        return json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_float=_reject_float,
             parse_constant=_reject_constant,
         )
+        # A text with no more opening brackets than the limit cannot nest deeper (brackets
+        # inside strings only make this bound safer), which spares small documents the walk.
+        if text.count("{") + text.count("[") > MAX_DEPTH:
+            _check_depth(value, MAX_DEPTH)
+        return value
     except InputFormatError as exc:
         raise InputFormatError(f"{what}: {exc.message}") from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise InputFormatError(f"{what}: JSON is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
         raise InputFormatError(f"{what} is not valid JSON: {exc}") from None
 
 
@@ -153,7 +164,24 @@ _CONTAINERS = frozenset({dict, list, tuple})
 # In the encoder's output these only appear if some string may be unsignable (or holds a
 # literal backslash before b/f/u); then the exact per-string check decides.
 _SUSPECT = ("\\u", "\\b", "\\f", "<", ">", "&")
-_LONG_DIGITS = re.compile(r"[:,[]-?[0-9]{19}")  # an integer token that may not fit in 64 bits
+_DIGIT_RUN = re.compile(r"[0-9]{19}")  # 19 digits in a row: maybe an integer beyond 64 bits
+
+
+def _may_hold_long_integer(text: str) -> bool:
+    """Whether some integer token of the encoder's output may not fit in 64 bits.
+
+    A plain 19-digit search runs at memory speed; each hit counts when it starts a
+    token (after ``:`` ``,`` ``[``, with an optional minus sign).  Digits inside strings
+    only cause the exact check to run.
+    """
+    for match in _DIGIT_RUN.finditer(text):
+        start = match.start()
+        before = text[start - 1] if start else ""
+        if before == "-":
+            before = text[start - 2] if start > 1 else ""
+        if before in (":", ",", "[", ""):
+            return True
+    return False
 
 
 def _quick_shape_check(value: JsonValue) -> bool:
@@ -177,19 +205,24 @@ def _quick_shape_check(value: JsonValue) -> bool:
     return True
 
 
-def canonical(value: JsonValue) -> bytes:
-    """The exact bytes a Foundries signature covers."""
+def canonical(value: JsonValue, *, parsed: bool = False) -> bytes:
+    """The exact bytes a Foundries signature covers.
+
+    ``parsed`` says ``value`` came from ``loads`` unchanged, which already guarantees
+    JSON types only, string keys, no floats and bounded depth, so the shape walk is
+    skipped; strings and integer ranges are still checked on the output.
+    """
     # Inside the signable subset the C encoder escapes exactly \" \\ \n \r \t, and sorting
     # by code point is byte order for ASCII: its output is the canonical form.  Shape is
     # checked by a cheap walk; strings and integer ranges are checked on the output, and
     # anything suspicious is settled by the exact (slower) validation.
-    if type(value) not in _CONTAINERS or not _quick_shape_check(value):
+    if not parsed and (type(value) not in _CONTAINERS or not _quick_shape_check(value)):
         _validate(value)
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         _fail(f"value cannot be encoded: {exc}")
-    if any(marker in text for marker in _SUSPECT) or _LONG_DIGITS.search(text):
+    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(text):
         _validate(value)
     return text.encode("ascii")
 

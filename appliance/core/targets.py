@@ -12,11 +12,11 @@ key plus an offline key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import KeyMissingError, MetadataError, VerificationError
-from .keys import PrivateKey, SignatureEntry
+from .keys import SignatureEntry, Signer
 from .keysarchive import KeysArchive
 from .metadata import Envelope, Root
 from .timefmt import parse_expires
@@ -74,7 +74,7 @@ def parse_targets(envelope: Envelope) -> list[TargetLine]:
     return lines
 
 
-def offline_targets_signers(root: Root, archive: KeysArchive) -> list[tuple[str, PrivateKey, str]]:
+def offline_targets_signers(root: Root, archive: KeysArchive) -> list[tuple[str, Signer, str]]:
     """Targets keys of ``root`` whose private half is in the tarball (the online key never is)."""
     found = archive.signers_for(root.meta, "targets")
     if not found:
@@ -86,9 +86,10 @@ def offline_targets_signers(root: Root, archive: KeysArchive) -> list[tuple[str,
     return found
 
 
-def sign_targets(envelope: Envelope, signers: Sequence[tuple[str, PrivateKey, str]]) -> list[SignatureEntry]:
+def sign_targets(envelope: Envelope, signers: Sequence[tuple[str, Signer, str]]) -> list[SignatureEntry]:
     payload = envelope.signed_bytes()
-    return [key.sign(payload, keyid=keyid) for keyid, key, _ in signers]
+    # Under the key id the root uses for the key (a file key or a token key alike).
+    return [replace(signer.sign(payload), keyid=keyid) for keyid, signer, _ in signers]
 
 
 def add_signatures(envelope: Envelope, signatures: Sequence[SignatureEntry]) -> Envelope:

@@ -10,7 +10,7 @@ listed under two ids cannot count twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,11 +47,13 @@ def check_threshold(
     keys: Mapping[str, PublicKey],
     role: RoleKeys,
     role_name: str,
+    verified: dict[tuple[bytes, str, bytes], bool] | None = None,
 ) -> ThresholdResult:
     """Count valid signatures over ``payload`` by distinct keys of ``role``.
 
     Raises VerificationError for what makes a device reject the document outright:
-    a repeated key id or an unsupported signature method.
+    a repeated key id or an unsupported signature method.  ``verified`` remembers
+    outcomes over the same ``payload`` so one signature is checked once per document.
     """
     seen_ids: set[str] = set()
     for sig in signatures:
@@ -68,7 +70,14 @@ def check_threshold(
         if key is None or sig.keyid not in role.keyids:
             ignored.append(sig.keyid)
             continue
-        if key.verify(sig.method, sig.sig, payload):
+        memo = (key.spki_der, sig.method, sig.sig)
+        if verified is not None and memo in verified:
+            good = verified[memo]
+        else:
+            good = key.verify(sig.method, sig.sig, payload)
+            if verified is not None:
+                verified[memo] = good
+        if good:
             counted.setdefault(key.spki_der, sig.keyid)
         else:
             bad.append(sig.keyid)
@@ -116,10 +125,13 @@ class RootUpdateResult:
 def check_root_update(trusted: Root, new: Root, now: datetime | None) -> RootUpdateResult:
     """Evaluate ``new`` as the successor of ``trusted``; expiry is checked only when ``now`` is given."""
     payload = new.signed_bytes()
+    verified: dict[tuple[bytes, str, bytes], bool] = {}
     by_trusted = check_threshold(
-        payload, new.signatures, trusted.meta.keys, trusted.meta.roles["root"], "root (trusted keys)"
+        payload, new.signatures, trusted.meta.keys, trusted.meta.roles["root"], "root (trusted keys)", verified
     )
-    by_itself = check_threshold(payload, new.signatures, new.meta.keys, new.meta.roles["root"], "root (new keys)")
+    by_itself = check_threshold(
+        payload, new.signatures, new.meta.keys, new.meta.roles["root"], "root (new keys)", verified
+    )
     expired = now is not None and new.meta.expires_at <= now
     return RootUpdateResult(trusted.version, new.version, by_trusted, by_itself, expired)
 
@@ -133,19 +145,41 @@ def verify_root_update(trusted: Root, new: Root, now: datetime | None) -> RootUp
     return result
 
 
-def verify_root_chain(trusted: Root, chain: Sequence[Root], now: datetime) -> Root:
+def verify_root_chain(trusted: Root, chain: Iterable[Root], now: datetime) -> Root:
     """Walk ``chain`` (versions trusted+1, +2, ...) as a device does; return the last root.
 
-    Intermediate roots may have expired; the final one may not.
+    Intermediate roots may have expired; the final one may not.  Only the current
+    trusted root and the next one are held, so ``chain`` may be a generator.
     """
     current = trusted
-    for index, new in enumerate(chain):
-        last = index == len(chain) - 1
-        verify_root_update(current, new, now if last else None)
-        current = new
-    if not chain and trusted.meta.expires_at <= now:
+    pending = iter(chain)
+    new = next(pending, None)
+    if new is None and trusted.meta.expires_at <= now:
         raise VerificationError(f"root v{trusted.version} has expired")
+    while new is not None:
+        following = next(pending, None)
+        verify_root_update(current, new, now if following is None else None)
+        current, new = new, following
     return current
+
+
+def parse_roots(documents: Iterable[bytes], first: Root, *, what: str = "root") -> Iterator[Root]:
+    """Parse root files one at a time, each reusing the keys of the one before it.
+
+    Every key a root lists exactly as its predecessor did is taken over already parsed
+    (the same object, so its key id and verifying key are not rebuilt); the rest of
+    every document is parsed and checked in full.
+    """
+    previous = first
+    for index, data in enumerate(documents):
+        previous = Root.from_bytes(data, what=f"{what} [{index}]", known=previous.meta)
+        yield previous
+
+
+def verify_root_stream(trusted: Root, documents: Iterable[bytes], now: datetime, *, what: str = "root") -> Root:
+    """``verify_root_chain`` over root files read one at a time: time linear in the number
+    of versions, memory flat (one trusted root, one candidate, one lookahead document)."""
+    return verify_root_chain(trusted, parse_roots(documents, trusted, what=what), now)
 
 
 def verify_self_signed(root: Root) -> ThresholdResult:

@@ -15,17 +15,25 @@ def rehearse(
     workdir: Path | None = typer.Option(None, "--workdir", help="Keep everything here (default: a temp dir)."),
     key_type: str = typer.Option("ED25519", "--key-type", help="Key type for the factory and the new root key."),
     as_json: bool = typer.Option(False, "--json", help="Print the final roots as JSON."),
+    scenario: str = typer.Option(
+        "full",
+        "--scenario",
+        help="full (rotate-root, rotate-targets, sign-targets), root-only, or token (root and targets keys on "
+        "SoftHSM2 PKCS#11 tokens).",
+    ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
     from appliance.common.render import console
+    from appliance.core.errors import UsageError
 
-    from ..rehearsal import Rehearsal
+    from ..scenarios import SCENARIOS
 
+    if scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of {', '.join(sorted(SCENARIOS))}")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
-        run = Rehearsal(workdir or Path(temp), key_type=key_type.upper())
-        ci, prod = run.run()
+        ci, prod = SCENARIOS[scenario](workdir or Path(temp), key_type.upper())
         out = console()
         if as_json:
             out.print_json(ci.to_bytes().decode())

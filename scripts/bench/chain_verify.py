@@ -1,55 +1,59 @@
-"""Verifying a 1,000-version root chain: our verifier against python-tuf.
+"""Verifying a root chain: our streaming verifier against python-tuf, as separate processes.
 
 The chain rotates the root key at every version (version n+1 is signed by the key of
-version n and its own new key; fixed-seed ED25519 keys), the worst case a device or
-the appliance walks.  Our side reads Foundries-format files (Root.from_bytes, then
-verify_self_signed on v1 and verify_root_chain); python-tuf reads the same chain
-restated in the spec dialect (appliance/core/specdialect.py) through the
-TrustedMetadataSet the ngclient Updater uses (v1 trusted, then update_root for every
-later version, then the final-root expiry check).  A second pair of numbers compares
-verification alone on already parsed objects (our verify_root_chain against
-verify_delegate twice per link), and the last lines the end-to-end time with the
-prototypes of fastcanon.py swapped in.  Goal: ours at least 2 x faster end to end.
+version n and its own new key; fixed-seed ED25519 keys), the worst case a device or the
+appliance walks.  Files are written to a directory once; each side then runs as its own
+process that reads them one at a time: ours through ``verify_root_stream`` (v1 checked
+as self-signed, then every link, then the final expiry), python-tuf through the
+TrustedMetadataSet its ngclient Updater uses (v1 trusted, ``update_root`` per version,
+final expiry).  The parent times each whole process (start-up included, medians of
+interleaved runs); each child also reports its own verification time and memory.
 
-Run: .venv/bin/python scripts/bench/chain_verify.py [--versions 1000] [--runs 5]
+Then the scaling of ours from 10 to 10,000 versions: µs per version (should be flat:
+linear time) and the peak of Python allocations during verification plus the child's
+peak RSS (should be flat: only the trusted root is held).
+
+Run: .venv/bin/python scripts/bench/chain_verify.py [--versions 1000] [--runs 5] [--scale 10,100,1000,10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fastcanon import all_swapped_in, swapped_in  # noqa: E402
-from timing import best  # noqa: E402
-
-from appliance.core.keys import PrivateKey  # noqa: E402
-from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root  # noqa: E402
-from appliance.core.specdialect import spec_root_bytes, to_spec_root  # noqa: E402
-from appliance.core.verify import verify_root_chain, verify_self_signed  # noqa: E402
-
 GOAL = 2.0
+GOAL_MIB_AT_10000 = 50
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 EXPIRES = "2036-01-01T00:00:00Z"
+CACHE = Path(tempfile.gettempdir()) / "tuf-airgap-bench-chains"
 
 
-def key(index: int) -> PrivateKey:
-    return PrivateKey.from_ed25519_seed(hashlib.sha256(b"chain-bench %d" % index).digest())
+def build_chain(directory: Path, versions: int, *, spec: bool) -> None:
+    """Root files 1..``versions`` (Foundries dialect, and the spec dialect when ``spec``)."""
+    from appliance.core.keys import PrivateKey
+    from appliance.core.metadata import RoleKeys, RootMeta, sign_root
+    from appliance.core.specdialect import spec_root_bytes, to_spec_root
 
+    def key(index: int) -> PrivateKey:
+        return PrivateKey.from_ed25519_seed(hashlib.sha256(b"chain-bench %d" % index).digest())
 
-def build_chain(versions: int) -> tuple[list[bytes], list[bytes]]:
-    """(Foundries root files, spec-dialect root files) for versions 1..``versions``."""
+    (directory / "ours").mkdir(parents=True, exist_ok=True)
+    if spec:
+        (directory / "spec").mkdir(exist_ok=True)
     online = {"targets": key(-1), "snapshot": key(-2), "timestamp": key(-3)}
     online_keys = {k.keyid: k.public_key for k in online.values()}
     online_roles = {r: RoleKeys((k.keyid,), 1) for r, k in online.items()}
-    ours: list[bytes] = []
-    spec: list[bytes] = []
     previous: PrivateKey | None = None
     for version in range(1, versions + 1):
         current = key(version)
@@ -58,73 +62,110 @@ def build_chain(versions: int) -> tuple[list[bytes], list[bytes]]:
             keys[previous.keyid] = previous.public_key  # the old root key signed this version
         meta = RootMeta("Root", version, EXPIRES, keys, {"root": RoleKeys((current.keyid,), 1)} | online_roles, False)
         signers = [current] if previous is None else [previous, current]
-        ours.append(sign_root(meta, signers).to_bytes())
-        spec.append(spec_root_bytes(to_spec_root(meta, signers)))
+        (directory / "ours" / f"{version}.root.json").write_bytes(sign_root(meta, signers).to_bytes())
+        if spec:
+            (directory / "spec" / f"{version}.root.json").write_bytes(spec_root_bytes(to_spec_root(meta, signers)))
         previous = current
-    return ours, spec
+    (directory / "done").write_text(str(versions))
 
 
-def ours_end_to_end(files: list[bytes]) -> None:
-    roots = [Root.from_bytes(data) for data in files]
-    verify_self_signed(roots[0])
-    assert verify_root_chain(roots[0], roots[1:], NOW).version == len(files)
+def chain_dir(versions: int, *, spec: bool) -> Path:
+    directory = CACHE / f"{versions}{'-spec' if spec else ''}"
+    if not (directory / "done").exists():
+        started = time.perf_counter()
+        build_chain(directory, versions, spec=spec)
+        print(f"built a {versions}-version chain in {time.perf_counter() - started:.1f} s ({directory})")
+    return directory
 
 
-def tuf_end_to_end(files: list[bytes]) -> None:
-    from tuf.api.metadata import Root as TufRoot
-    from tuf.ngclient._internal.trusted_metadata_set import TrustedMetadataSet
-    from tuf.ngclient.config import EnvelopeType
+def files(directory: Path, versions: int) -> Iterator[bytes]:
+    for version in range(2, versions + 1):
+        yield (directory / f"{version}.root.json").read_bytes()
 
-    trusted = TrustedMetadataSet(files[0], EnvelopeType.METADATA)
-    for data in files[1:]:
-        trusted.update_root(data)
-    root = trusted[TufRoot.type]
-    assert root.version == len(files) and not root.is_expired(NOW)
+
+def child(side: str, directory: Path, versions: int, trace: bool) -> None:
+    """One verification in this process; prints JSON {seconds, peak_bytes, maxrss_kib}."""
+    if side == "ours":
+        from appliance.core.metadata import Root
+        from appliance.core.verify import verify_root_stream, verify_self_signed
+
+        def run() -> None:
+            first = Root.from_bytes((directory / "ours" / "1.root.json").read_bytes())
+            verify_self_signed(first)
+            assert verify_root_stream(first, files(directory / "ours", versions), NOW).version == versions
+    else:
+        from tuf.api.metadata import Root as TufRoot
+        from tuf.ngclient._internal.trusted_metadata_set import TrustedMetadataSet
+        from tuf.ngclient.config import EnvelopeType
+
+        def run() -> None:
+            trusted = TrustedMetadataSet((directory / "spec" / "1.root.json").read_bytes(), EnvelopeType.METADATA)
+            for data in files(directory / "spec", versions):
+                trusted.update_root(data)
+            root = trusted[TufRoot.type]
+            assert root.version == versions and not root.is_expired(NOW)
+
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if trace else 0
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_bytes": peak, "maxrss_kib": maxrss}))
+
+
+def spawn(side: str, directory: Path, versions: int, *, trace: bool = False) -> tuple[float, dict[str, float]]:
+    command = [sys.executable, __file__, "--child", side, "--dir", str(directory), "--versions", str(versions)]
+    started = time.perf_counter()
+    done = subprocess.run([*command, *(["--trace"] if trace else [])], capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, json.loads(done.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--versions", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", default="10,100,1000,10000")
+    parser.add_argument("--child", choices=("ours", "tuf"))
+    parser.add_argument("--dir", type=Path)
+    parser.add_argument("--trace", action="store_true")
     args = parser.parse_args()
-    from tuf.api.metadata import Metadata
-    from tuf.api.metadata import Root as TufRoot
+    if args.child:
+        child(args.child, args.dir, args.versions, args.trace)
+        return
 
-    started = time.perf_counter()
-    ours_files, spec_files = build_chain(args.versions)
-    took = time.perf_counter() - started
-    print(f"built a {args.versions}-version chain (root key rotated every version) in {took:.1f} s")
+    directory = chain_dir(args.versions, spec=True)
+    walls: dict[str, list[float]] = {"ours": [], "tuf": []}
+    inner: dict[str, list[float]] = {"ours": [], "tuf": []}
+    for _ in range(args.runs):
+        for side in ("ours", "tuf"):
+            took, report = spawn(side, directory, args.versions)
+            walls[side].append(took)
+            inner[side].append(report["seconds"])
+    print(f"{args.versions}-version chain, root key rotated every version; median of {args.runs} interleaved runs")
+    print(f"  {'':12s} {'process':>10s} {'verification in-process':>24s}")
+    for side, label in (("ours", "ours"), ("tuf", "python-tuf")):
+        wall_ms, inner_ms = statistics.median(walls[side]) * 1000, statistics.median(inner[side]) * 1000
+        print(f"  {label:12s} {wall_ms:7.1f} ms {inner_ms:21.1f} ms")
+    ratio = statistics.median(walls["tuf"]) / statistics.median(walls["ours"])
+    inner_ratio = statistics.median(inner["tuf"]) / statistics.median(inner["ours"])
+    print(f"speed-up as processes: {ratio:.2f}x (goal >= {GOAL}x: {'met' if ratio >= GOAL else 'NOT met'})")
+    print(f"speed-up of verification alone: {inner_ratio:.2f}x")
 
-    ours = best(lambda: ours_end_to_end(ours_files), args.runs)
-    with swapped_in():
-        ours_fast = best(lambda: ours_end_to_end(ours_files), args.runs)
-    with all_swapped_in():
-        ours_fastest = best(lambda: ours_end_to_end(ours_files), args.runs)
-    tuf = best(lambda: tuf_end_to_end(spec_files), args.runs)
-
-    parsed = [Root.from_bytes(data) for data in ours_files]
-    tuf_parsed = [Metadata[TufRoot].from_bytes(data) for data in spec_files]
-
-    def tuf_verify_only() -> None:
-        for before, after in zip(tuf_parsed, tuf_parsed[1:], strict=False):
-            before.signed.verify_delegate(TufRoot.type, after.signed_bytes, after.signatures)
-            after.signed.verify_delegate(TufRoot.type, after.signed_bytes, after.signatures)
-
-    ours_verify = best(lambda: verify_root_chain(parsed[0], parsed[1:], NOW), args.runs)
-    tuf_verify = best(tuf_verify_only, args.runs)
-
-    print(f"best of {args.runs} runs, {args.versions - 1} links, 2 ED25519 verifications per link")
-    for label, mine, theirs in (
-        ("end to end (bytes -> verified final root)", ours, tuf),
-        ("verification only (parsed objects)", ours_verify, tuf_verify),
-    ):
-        print(f"  {label:42s} ours {mine * 1000:7.1f} ms   python-tuf {theirs * 1000:7.1f} ms")
-    ratio = tuf / ours
-    print(f"speed-up end to end: {ratio:.2f}x (goal >= {GOAL}x: {'met' if ratio >= GOAL else 'NOT met'})")
-    print(f"speed-up end to end with the prototype encoder of fastcanon.py: {tuf / ours_fast:.2f}x")
-    print(f"  ... plus the prototype depth check and signed bytes computed once: {tuf / ours_fastest:.2f}x")
-    print(f"speed-up verification only: {tuf_verify / ours_verify:.2f}x")
+    print("scaling of ours (one process per size; time without tracing, memory with tracemalloc):")
+    print(f"  {'versions':>8s} {'µs/version':>11s} {'peak alloc':>11s} {'peak RSS':>9s}")
+    for versions in (int(v) for v in args.scale.split(",")):
+        scaled = chain_dir(versions, spec=False)
+        seconds = min(spawn("ours", scaled, versions)[1]["seconds"] for _ in range(max(1, args.runs // 2)))
+        report = spawn("ours", scaled, versions, trace=True)[1]
+        peak_mib, rss_mib = report["peak_bytes"] / 2**20, report["maxrss_kib"] / 1024
+        print(f"  {versions:8d} {seconds / versions * 1e6:11.1f} {peak_mib:8.2f} MiB {rss_mib:5.1f} MiB")
+        if versions == 10_000:
+            verdict = "met" if rss_mib <= GOAL_MIB_AT_10000 else "NOT met"
+            print(f"  peak RSS at 10,000 versions: {rss_mib:.1f} MiB (goal <= {GOAL_MIB_AT_10000} MiB: {verdict})")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     main()
