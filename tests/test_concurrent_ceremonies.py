@@ -263,6 +263,8 @@ def test_tarball_changed_behind_the_ceremony_withholds_the_response(world, monke
                 backup_scan=[],
                 backup_typed=[],
                 backup_shares=[],
+                pin_fd=None,
+                module=None,
             )
     finally:
         lock_module.release_all()

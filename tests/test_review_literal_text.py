@@ -225,3 +225,22 @@ def test_every_screen_works_on_an_ascii_terminal(bench, tmp_path: Path, terminal
         (screen.stdout + screen.stderr).encode("ascii")
     assert [s.returncode for s in screens] == [0, 0, 0, 2]
     assert "##" in screens[2].stdout  # the QR code in ASCII
+
+
+MARKUP_IN_CODE = r"""markup\s*=\s*True|\[/\]|["'][^"'\n]*\[/?(?:bold|italic|red|green|dim|link|conceal)\b[^\]\n]*\]"""
+
+
+def test_all_rendering_goes_through_the_literal_console() -> None:
+    """One rule, not per call site: no other rich Console, no markup in program text, no markup switch."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [*root.glob("appliance/**/*.py"), *root.glob("online/**/*.py")]:
+        text = path.read_text()
+        rel = path.relative_to(root).as_posix()
+        if rel != "appliance/common/render.py" and re.search(r"\bConsole\(", text):
+            offenders.append(f"{rel}: builds its own rich Console")
+        if re.search(MARKUP_IN_CODE, text):
+            offenders.append(f"{rel}: rich markup")
+    assert offenders == []

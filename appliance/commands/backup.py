@@ -209,11 +209,9 @@ def _read_text(data: bytes, what: str) -> str:
 
 def _screen(message: str, stream: object) -> str:
     """The literal-text rule for this module's plain writes (names and paths come from outside)."""
-    from ..core.safetext import ascii_only, visible
+    from ..core.safetext import for_terminal
 
-    safe = visible(message, keep_newlines=True)
-    encoding = (getattr(stream, "encoding", None) or "ascii").lower().replace("-", "")
-    return safe if encoding.startswith("utf") else ascii_only(safe)
+    return for_terminal(message, getattr(stream, "encoding", None))
 
 
 def _out(message: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import typer
 
 from ..core.errors import AbortedByOperator, AirgapError
-from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, visible
+from ..core.safetext import MESSAGE_CAP, capped_middle, for_terminal
 
 
 def make_app(name: str, help_text: str) -> typer.Typer:
@@ -41,9 +41,7 @@ def make_app(name: str, help_text: str) -> typer.Typer:
 
 def _line(text: str) -> str:
     """One line of an error report: the literal-text rule, capped, ASCII if the terminal needs it."""
-    safe = visible(capped_middle(text, MESSAGE_CAP))
-    encoding = (getattr(sys.stderr, "encoding", None) or "ascii").lower().replace("-", "")
-    return safe if encoding.startswith("utf") else ascii_only(safe)
+    return for_terminal(capped_middle(text, MESSAGE_CAP), getattr(sys.stderr, "encoding", None), keep_newlines=False)
 
 
 def report(exc: AirgapError) -> int:

@@ -78,3 +78,9 @@ def quoted(name: str, limit: int = NAME_CAP) -> str:
 def shown(text: str, limit: int = NAME_CAP) -> str:
     """An outside value for a screen cell or line: escaped and capped, unquoted."""
     return visible(capped(text, limit))
+
+
+def for_terminal(text: str, encoding: str | None, *, keep_newlines: bool = True) -> str:
+    """``text`` under the rule, in ASCII unless ``encoding`` (the stream's) is a UTF one."""
+    safe = visible(text, keep_newlines=keep_newlines)
+    return safe if (encoding or "ascii").lower().replace("-", "").startswith("utf") else ascii_only(safe)
