@@ -11,12 +11,7 @@ from .common.cliframe import make_app, run_cli
 app = make_app("tuf-appliance", "Air-gapped TUF key appliance: rotate keys, sign, back up — offline.")
 
 
-def _register() -> None:
+def main() -> None:
     from .commands import register_all
 
-    register_all(app)
-
-
-def main() -> None:
-    _register()
-    run_cli(app, "tuf-appliance")
+    run_cli(app, "tuf-appliance", register_all)

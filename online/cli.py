@@ -7,12 +7,7 @@ from appliance.common.cliframe import make_app, run_cli
 app = make_app("tuf-online", "Online station: fetch roots into signed requests, verify and upload responses.")
 
 
-def _register() -> None:
+def main() -> None:
     from .commands import register_all
 
-    register_all(app)
-
-
-def main() -> None:
-    _register()
-    run_cli(app, "tuf-online")
+    run_cli(app, "tuf-online", register_all)

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from appliance.core.bundle import is_factory_name
-from appliance.core.errors import InputFormatError, RemoteError, UsageError
+from appliance.core.bundle import check_factory_name
+from appliance.core.errors import HTTPStatusError, InputFormatError, RemoteError, UsageError
 from appliance.core.metadata import MAX_METADATA_BYTES
 from appliance.core.strictjson import loads
 
+from .api import TOKEN_HEADER
 from .deadline import Watch, watched_handlers
 
-TOKEN_HEADER = "OSF-TOKEN"  # noqa: S105 - a header name, not a secret
 DEFAULT_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = MAX_METADATA_BYTES
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -57,16 +57,6 @@ CODE_HINTS: Mapping[str, str] = {
     "prod-out-of-sync": PROD_OUT_OF_SYNC_HINT,
     "ci-root-missing": "Upload the CI root of this version first, then the production root.",
 }
-
-
-class HTTPStatusError(RemoteError):
-    """The server answered with a non-2xx status (``status``, its ``code`` and ``server_message``)."""
-
-    def __init__(self, message: str, *, status: int, code: str | None, server_message: str, hint: str) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-        self.code = code
-        self.server_message = server_message
 
 
 def check_server_url(url: str, *, insecure_http: bool = False) -> str:
@@ -108,11 +98,7 @@ def check_token(token: str) -> str:
 
 
 def check_factory(name: str) -> str:
-    if not is_factory_name(name):
-        raise UsageError(
-            f"factory name {name!r} is not valid", hint="Factory names are lower-case letters, digits and dashes."
-        )
-    return name
+    return check_factory_name(name, error=UsageError)
 
 
 def _is_loopback(host: str) -> bool:
@@ -156,7 +142,7 @@ def _server_message(body: bytes) -> tuple[str | None, str]:
     return None, printable or "(no message)"
 
 
-class FactoryClient:
+class HttpFactoryClient:
     """Talks to ``server_url`` for ``factory`` with ``token``; see the module doc for the rules."""
 
     def __init__(
@@ -185,7 +171,7 @@ class FactoryClient:
         self._opener = urllib.request.build_opener(*handlers)
 
     def __repr__(self) -> str:
-        return f"FactoryClient(server_url={self.server_url!r}, factory={self.factory!r})"
+        return f"HttpFactoryClient(server_url={self.server_url!r}, factory={self.factory!r})"
 
     # --- generic ---------------------------------------------------------------------
 
@@ -248,12 +234,15 @@ class FactoryClient:
                 error = self._status_error(exc, label, hints or {})
             finally:
                 exc.close()
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             raise error from None
         except urllib.error.URLError as exc:
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             if watch.expired:
                 raise self._deadline_error(label, watch) from None
             raise self._connection_error(exc.reason, label) from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
+            # Not chained: the urllib exception holds the request, whose headers carry the token.
             if watch.expired:
                 raise self._deadline_error(label, watch) from None
             raise self._connection_error(exc, label) from None

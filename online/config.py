@@ -5,8 +5,8 @@ Order: command-line options first, then the environment (``TUF_ONLINE_SERVER``,
 file (``--token-file``), which keeps it out of the process list and shell history.
 Missing values are a UsageError whose hint names the option and the variable.
 
-Commands declare the options with ``server_option()``, ``factory_option()``,
-``token_option()``, ``token_file_option()`` and call ``resolve_connection``.
+Commands take the four options as one set (``online.commands.options.connection_options``):
+the command receives a ``ConnectionOptions`` value and resolves it into a ``Connection``.
 """
 
 from __future__ import annotations
@@ -15,50 +15,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from .api import FactoryClient
 
 ENV_SERVER = "TUF_ONLINE_SERVER"
 ENV_TOKEN = "TUF_ONLINE_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_FACTORY = "TUF_ONLINE_FACTORY"
 ENV_INSECURE_HTTP = "TUF_ONLINE_INSECURE_HTTP"
-IMPORT_DEADLINE = 600.0  # seconds for all the server exchanges of one import
 MAX_TOKEN_FILE_BYTES = 8 * 1024
-
-
-def server_option() -> Any:
-    return typer.Option(
-        None, "--server", help=f"Factory API base URL, e.g. https://api.foundries.io [env {ENV_SERVER}]."
-    )
-
-
-def factory_option() -> Any:
-    return typer.Option(None, "--factory", help=f"Factory name [env {ENV_FACTORY}].")
-
-
-def token_option() -> Any:
-    return typer.Option(
-        None, "--token", help=f"API token (visible in the process list; prefer --token-file or {ENV_TOKEN})."
-    )
-
-
-def insecure_http_option() -> Any:
-    return typer.Option(
-        False,
-        "--insecure-http",
-        help=f"Allow http:// to a non-loopback server (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
-    )
-
-
-def insecure_http_allowed(option: bool, env: Mapping[str, str] | None = None) -> bool:
-    return option or (os.environ if env is None else env).get(ENV_INSECURE_HTTP, "") == "1"
-
-
-def token_file_option() -> Any:
-    return typer.Option(None, "--token-file", help="File holding the API token (one line).")
+IMPORT_DEADLINE = 600.0  # seconds for all the server exchanges of one import
 
 
 @dataclass(frozen=True)
@@ -68,20 +37,43 @@ class Connection:
     token: str = field(repr=False)
     insecure_http: bool = False
 
-    def client(self, timeout: float | None = None, total_seconds: float | None = None) -> Any:
-        """A FactoryClient for this connection (imported lazily to keep --help fast)."""
-        import time
+    def client(self, timeout: float | None = None, total_deadline: float | None = None) -> FactoryClient:
+        """A FactoryClient for this connection (imported lazily to keep --help fast).
 
-        from .client import DEFAULT_TIMEOUT, FactoryClient
+        ``timeout`` bounds each request as a whole; ``total_deadline`` (a ``time.monotonic()``
+        value) bounds everything the client does, e.g. one import."""
+        from .client import DEFAULT_TIMEOUT, HttpFactoryClient
 
-        return FactoryClient(
+        return HttpFactoryClient(
             self.server,
             self.token,
             self.factory,
             timeout=timeout or DEFAULT_TIMEOUT,
             insecure_http=self.insecure_http,
-            total_deadline=None if total_seconds is None else time.monotonic() + total_seconds,
+            total_deadline=total_deadline,
         )
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """The connection options as given on the command line, before the environment is consulted."""
+
+    server: str | None = None
+    factory: str | None = None
+    token: str | None = field(default=None, repr=False)
+    token_file: Path | None = None
+    insecure_http: bool = False
+
+    def resolve(self, factory: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+        """The ``Connection``; ``factory`` (e.g. from a request) overrides the option and the environment."""
+        return resolve_connection(
+            self.server, factory or self.factory, self.token, self.token_file, env, insecure_http=self.insecure_http
+        )
+
+
+def insecure_http_allowed(option: bool, env: Mapping[str, str] | None = None) -> bool:
+    """``--insecure-http`` or ``TUF_ONLINE_INSECURE_HTTP=1``: plain http to a non-loopback server."""
+    return option or (os.environ if env is None else env).get(ENV_INSECURE_HTTP, "") == "1"
 
 
 def read_token_file(path: Path) -> str:
@@ -91,6 +83,7 @@ def read_token_file(path: Path) -> str:
     try:
         text = data.decode("ascii").strip()
     except UnicodeDecodeError:
+        # Not chained: the decode error quotes the token file's bytes.
         raise UsageError(f"token file {path} is not ASCII text") from None
     if not text:
         raise UsageError(f"token file {path} is empty")
@@ -158,21 +151,6 @@ def resolve_connection(
     )
 
 
-def make_client(
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
-    factory: str,
-    *,
-    insecure_http: bool = False,
-    total_seconds: float | None = None,
-) -> Any:
+def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> FactoryClient:
     """A FactoryClient for ``factory`` with server and token resolved as above."""
-    allowed = insecure_http_allowed(insecure_http)
-    connection = Connection(
-        resolve_server(server, insecure_http=allowed),
-        resolve_factory(factory),
-        resolve_token(token, token_file),
-        insecure_http=allowed,
-    )
-    return connection.client(total_seconds=total_seconds)
+    return resolve_connection(server, factory, token, token_file).client()

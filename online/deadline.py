@@ -57,7 +57,7 @@ def _watched(base: type[http.client.HTTPConnection], current: Callable[[], Watch
     class Connection(base):  # type: ignore[valid-type, misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            create = self._create_connection
+            create: Callable[..., socket.socket] = self._create_connection  # type: ignore[has-type]
 
             def create_and_watch(*a: Any, **k: Any) -> socket.socket:
                 sock: socket.socket = create(*a, **k)

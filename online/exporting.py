@@ -6,20 +6,25 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from appliance.common.durable import write_durable
 from appliance.common.render import console, root_table
-from appliance.core.bundle import make_request, seal
-from appliance.core.errors import UsageError
-from appliance.core.metadata import Root
-from appliance.core.rootpair import RootPair, check_pair, verify_history
+from appliance.core.bundle import seal
+from appliance.core.context import make_operation_request
+from appliance.core.errors import RemoteError, UsageError
+from appliance.core.keys import PublicKey, parse_public_key_file
+from appliance.core.metadata import Envelope, Root
+from appliance.core.operations import AnyRequest, Histories, RotateTargetsRequest, SignTargetsRequest, Wave
+from appliance.core.rotation import RotationParameters
 
-from .config import make_client, resolve_factory
+from .api import FactoryClient
+from .config import Connection, ConnectionOptions
 from .station import Station
 
+RequestBuilder = Callable[[FactoryClient], AnyRequest]
 
-def fetch_history(client: Any, production: bool) -> list[Root]:
+
+def fetch_history(client: FactoryClient, production: bool) -> tuple[Root, ...]:
     """Every root version from 1 to the current one, as the server serves them."""
     label = "production" if production else "CI"
     current = Root.from_bytes(client.get_root(production=production), what=f"current {label} root")
@@ -28,47 +33,25 @@ def fetch_history(client: Any, production: bool) -> list[Root]:
         for v in range(1, current.version)
     ]
     chain.append(current)
-    return chain
+    return tuple(chain)
 
 
-def export_request(
-    operation: str,
-    parameters: dict[str, Any],
-    *,
-    out: Path,
-    factory: str | None,
-    server: str | None,
-    token: str | None,
-    token_file: Path | None,
-    home: Path | None,
-    extra_payload: Callable[[Any], dict[str, Any]] | None = None,
-    insecure_http: bool = False,
-) -> Path:
+def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOptions, home: Path | None) -> Path:
+    """Fetch both histories, add what ``build`` fetches for the operation, sign, write to ``out``."""
     if not out.is_dir():
         raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
     station = Station(home)
     identity = station.identity()
     station.appliance()  # refuse to export before pairing
-    name = resolve_factory(factory)
-    client = make_client(server, token, token_file, name, insecure_http=insecure_http)
-    ci_chain = fetch_history(client, production=False)
-    prod_chain = fetch_history(client, production=True)
+    conn: Connection = connection.resolve()
+    client = conn.client()
+    histories = Histories(fetch_history(client, production=False), fetch_history(client, production=True))
     # Check here too so a bad server state is caught before anyone walks to the appliance.
-    pair = RootPair(
-        verify_history(ci_chain, None, "CI root history"), verify_history(prod_chain, None, "production root history")
-    )
-    check_pair(pair)
-    payload: dict[str, Any] = {
-        "ci_roots": [r.to_dict() for r in ci_chain],
-        "prod_roots": [r.to_dict() for r in prod_chain],
-    }
-    if extra_payload is not None:
-        payload.update(extra_payload(client))
-    request = make_request(
-        factory=name,
-        operation=operation,
-        parameters=parameters,
-        payload=payload,
+    pair = histories.verify()
+    request = make_operation_request(
+        conn.factory,
+        build(client),
+        histories,
         sequence=station.next_sequence(),
         now=datetime.now(UTC),
         random_bytes=os.urandom,
@@ -78,31 +61,29 @@ def export_request(
     path = out / f"request-{request.request_id}.json"
     write_durable(path, data, replace=False, mode=0o644, label="request")
     shown = console()
-    shown.print(root_table(pair.ci, f"{name} CI root"))
-    shown.print(f"{operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
+    shown.print(root_table(pair.ci, f"{conn.factory} CI root"))
+    shown.print(f"{request.operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path
 
 
-def _online_key(client: Any) -> dict[str, Any]:
-    from appliance.core.keys import parse_public_key_file
-
-    return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key").to_dict()
+def _online_key(client: FactoryClient) -> PublicKey:
+    return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key")
 
 
-def targets_payload(client: Any, tags: list[str]) -> dict[str, Any]:
+def rotate_targets_request(client: FactoryClient, params: RotationParameters, tags: list[str]) -> AnyRequest:
     """rotate-targets also needs the online CI targets key and the production targets to re-sign."""
     from .targets_api import get_production_targets
 
-    return {"online_targets_key": _online_key(client), "production_targets": get_production_targets(client, *tags)}
+    found = get_production_targets(client, *tags)
+    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
+    return RotateTargetsRequest(params, _online_key(client), envelopes)
 
 
-def wave_payload(client: Any, wave: str) -> dict[str, Any]:
-    from appliance.core.errors import RemoteError
-
+def sign_targets_request(client: FactoryClient, wave: str) -> AnyRequest:
     from .targets_api import get_wave
 
     data = get_wave(client, wave)
     if not isinstance(data.get("targets"), dict):
         raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
-    picked = {k: data[k] for k in ("name", "version", "tag", "targets") if k in data}
-    return {"online_targets_key": _online_key(client), "wave": picked}
+    picked = {k: data[k] for k in Wave.WIRE_FIELDS if k in data}
+    return SignTargetsRequest(Wave.from_wire(picked), _online_key(client))

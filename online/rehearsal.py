@@ -74,8 +74,11 @@ class Rehearsal:
         from appliance.common.home import Home
         from appliance.common.render import console
         from appliance.core.identity import Identity
+        from appliance.core.operations import RotateRootRequest
+        from appliance.core.rotation import RotationParameters
 
-        from .exporting import export_request
+        from .config import ConnectionOptions
+        from .exporting import RequestBuilder, export_request
         from .importing import import_bundle
         from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
@@ -110,19 +113,12 @@ class Rehearsal:
 
             self._step("init and pair", identities)
             self._after("paired")
-            client_args = {"server": url, "token": None, "token_file": token_file, "home": station_home}
+            connection = ConnectionOptions(server=url, factory=self.factory, token_file=token_file)
 
-            def ceremony(
-                operation: str,
-                parameters: dict[str, object],
-                appliance_keys: Path,
-                extra: Callable[[object], dict[str, object]] | None = None,
-            ) -> None:
+            def ceremony(operation: str, build: RequestBuilder, appliance_keys: Path) -> None:
                 request = self._step(
                     f"station: export {operation}",
-                    lambda: export_request(
-                        operation, parameters, out=self.stick, factory=self.factory, extra_payload=extra, **client_args
-                    ),  # type: ignore[arg-type]
+                    lambda: export_request(build, out=self.stick, connection=connection, home=station_home),
                 )
                 assert isinstance(request, Path)
                 self._step(
@@ -143,32 +139,29 @@ class Rehearsal:
                     ),
                 )
                 response = self.stick / request.name.replace("request-", "response-")
-                self._step(f"station: import {operation}", lambda: import_bundle(response, **client_args))  # type: ignore[arg-type]
+                self._step(
+                    f"station: import {operation}",
+                    lambda: import_bundle(response, connection=connection, home=station_home),
+                )
                 self._after(operation)
 
-            ceremony("rotate-root", {"key_type": self.key_type, "changelog": "rehearsal rotation"}, keys)
+            rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
+            ceremony("rotate-root", lambda c: RotateRootRequest(rotation), keys)
             if self.with_targets:
-                from .config import make_client as _client
-                from .exporting import targets_payload, wave_payload
+                from .exporting import rotate_targets_request, sign_targets_request
                 from .targets_api import complete_wave, create_wave
 
-                ceremony(
-                    "rotate-targets",
-                    {"key_type": self.key_type, "changelog": ""},
-                    keys,
-                    lambda c: targets_payload(c, []),
-                )
+                targets_rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": ""})
+                ceremony("rotate-targets", lambda c: rotate_targets_request(c, targets_rotation, []), keys)
                 targets_only = work / "targets-only.tgz"
                 self._step(
                     "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
                 )
-                api = _client(url, None, token_file, self.factory)
+                api = connection.resolve().client()
                 self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
-                ceremony("sign-targets", {"wave": "wave-1"}, targets_only, lambda c: wave_payload(c, "wave-1"))
+                ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
                 self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
-            from .config import make_client
-
-            client = make_client(url, None, token_file, self.factory)
+            client = connection.resolve().client()
             ci = Root.from_bytes(client.get_root())
             prod = Root.from_bytes(client.get_root(production=True))
         total = sum(seconds for _, seconds in self.timings)

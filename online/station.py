@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from appliance.common.durable import read_capped, write_durable
 from appliance.common.home import Home, default_home
 from appliance.core.bundle import MAX_BUNDLE_BYTES, Request, open_request
 from appliance.core.errors import BundleError
 from appliance.core.identity import Identity, PeerKey, require_pinned
+from appliance.core.state import ImportProgress, StationState
 from appliance.core.strictjson import dumps_pretty, loads_object
 
 
@@ -32,11 +32,9 @@ class Station:
         return require_pinned(self.home.pinned(), "appliance")
 
     def next_sequence(self) -> int:
-        state = self.home.load_state()
-        sequence = int(state.get("sequence", 0)) + 1
-        state["sequence"] = sequence
-        self.home.save_state(state)
-        return sequence
+        state = StationState.from_wire(self.home.load_state()).next_request()
+        self.home.save_state(state.to_wire())
+        return state.sequence
 
     def remember_request(self, request_id: str, data: bytes) -> Path:
         path = self.home.subdir("requests") / f"{request_id}.json"
@@ -53,13 +51,13 @@ class Station:
         own = self.identity().peer
         return open_request(read_capped(path, MAX_BUNDLE_BYTES, what="pending request"), own, what=str(path))
 
-    def progress(self, request_id: str) -> dict[str, Any]:
+    def progress(self, request_id: str) -> ImportProgress:
         path = self.home.path / "imports" / f"{request_id}.json"
         if not path.exists():
-            return {}
-        return loads_object(read_capped(path, 1024 * 1024, what="import progress"))
+            return ImportProgress()
+        return ImportProgress.from_wire(loads_object(read_capped(path, 1024 * 1024, what="import progress")))
 
-    def save_progress(self, request_id: str, progress: dict[str, Any]) -> None:
-        progress = {**progress, "updated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    def save_progress(self, request_id: str, progress: ImportProgress) -> None:
+        updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         path = self.home.subdir("imports") / f"{request_id}.json"
-        write_durable(path, dumps_pretty(progress), replace=True, mode=0o600, label="import-progress")
+        write_durable(path, dumps_pretty(progress.to_wire(updated)), replace=True, mode=0o600, label="import-progress")

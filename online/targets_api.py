@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from appliance.core.errors import RemoteError
+from appliance.core.errors import HTTPStatusError
 from appliance.core.strictjson import dumps_compact, loads_object
 
-from .client import FactoryClient
+from .api import FactoryClient
 
 
 def _factory_path(client: FactoryClient, rest: str) -> str:
@@ -24,8 +24,8 @@ def get_production_targets(client: FactoryClient, *tags: str) -> dict[str, Any]:
             query={"tag": ",".join(tags)},
             what=f"fetching production targets of factory {client.factory}",
         )
-    except RemoteError as exc:
-        if getattr(exc, "status", None) == 404:
+    except HTTPStatusError as exc:
+        if exc.status == 404:
             return {}
         raise
     return loads_object(response.body, what="production targets")

@@ -9,7 +9,7 @@ command line goes to libFuzzer (a corpus directory, -max_total_time=N, -jobs=N, 
 empty corpus directory is seeded with the valid baselines from tests/vectors/bad/.  Only
 AirgapError may leave a target; any other exception is a finding, saved by libFuzzer as
 crash-<sha1> and reproduced with: ... fuzz_atheris.py <target> crash-<sha1>
-The bounded hypothesis version of the same targets is tests/test_fuzz_parsers.py.
+The bounded hypothesis version of the same targets is tests/core/test_fuzz_parsers.py.
 """
 
 from __future__ import annotations
@@ -31,58 +31,10 @@ SEEDS = {
 }
 
 
-def targets() -> dict[str, Callable[[bytes], None]]:
-    from appliance.core.bundle import check_binding, open_request, open_response
-    from appliance.core.keys import parse_public_key_file, parse_secret_key_file
-    from appliance.core.keysarchive import KeysArchive
-    from appliance.core.metadata import Root
-    from appliance.core.rootpair import RootPair, check_pair, parse_chain, verify_history
-    from appliance.core.rotation import RotationParameters, plan_root_rotation, verify_new_pair
-    from appliance.core.strictjson import loads
-    from appliance.core.verify import verify_root_chain
-    from scripts.make_bad_corpus import APPLIANCE, NEW_ROOT_KEY, NOW, STATION
+def targets() -> dict[str, Callable[[bytes], object]]:
+    from tests.support.fuzztargets import TARGETS
 
-    ok_request = open_request((CORPUS / "ok-request.json").read_bytes(), STATION.peer)
-    archive = KeysArchive.from_bytes((CORPUS / "ok-keys.tgz").read_bytes())
-    ok_root = Root.from_bytes((CORPUS / "ok-root.json").read_bytes())
-
-    def request(data: bytes) -> None:
-        req = open_request(data, STATION.peer)
-        params = RotationParameters.from_dict(req.parameters)
-        ci, prod = req.payload.get("ci_roots"), req.payload.get("prod_roots")
-        if isinstance(ci, list) and isinstance(prod, list):
-            pair = RootPair(
-                verify_history(parse_chain(ci, "CI"), None, "CI"),
-                verify_history(parse_chain(prod, "production"), None, "production"),
-            )
-            check_pair(pair)
-            plan_root_rotation(pair, archive, NEW_ROOT_KEY, params, NOW)
-
-    def response(data: bytes) -> None:
-        resp = open_response(data, APPLIANCE.peer)
-        check_binding(resp, ok_request)
-        new = RootPair(Root.from_dict(resp.result.get("ci_root")), Root.from_dict(resp.result.get("prod_root")))
-        verify_new_pair(RootPair(ok_root, ok_root), new, NOW)
-
-    def tarball(data: bytes) -> None:
-        parsed = KeysArchive.from_bytes(data)
-        parsed.signers_for(ok_root.meta, "root")
-        assert KeysArchive.from_bytes(parsed.to_bytes(mtime=0)).files == parsed.files
-
-    def keyfile(data: bytes) -> None:
-        for parse in (parse_public_key_file, parse_secret_key_file):
-            try:
-                parse(data)
-            except AirgapError:
-                pass
-
-    def root(data: bytes) -> None:
-        verify_root_chain(ok_root, [Root.from_bytes(data)], NOW)
-
-    from appliance.core.errors import AirgapError
-
-    return {"json": lambda d: loads(d), "request": request, "response": response, "tarball": tarball,
-            "keyfile": keyfile, "root": root}  # fmt: skip
+    return TARGETS
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ upload roots without affecting another:
     ``sandbox_state`` served by SandboxServer on 127.0.0.1 (free port), stopped
     after the test.  Adds ``url``, ``server`` (the SandboxServer: ``.state``,
     ``.inject_faults(fail_prod_uploads=N)``) and ``client()`` (an
-    online.client.FactoryClient for the factory with its token).
+    online.client.HttpFactoryClient for the factory with its token).
 
 ``sandbox_server_targets`` -> SandboxHandle
     Like ``sandbox_server`` but the factory was created with ``--offline-targets``:
@@ -80,9 +80,9 @@ class SandboxHandle(SandboxFactory):
     server: Any = field(default=None, repr=False)
 
     def client(self, **kwargs: Any) -> Any:
-        from online.client import FactoryClient
+        from online.client import HttpFactoryClient
 
-        return FactoryClient(self.url, self.token, self.factory, **kwargs)
+        return HttpFactoryClient(self.url, self.token, self.factory, **kwargs)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ Everything here is deterministic (ED25519 signatures are), so tests may compare 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 from appliance.core.keys import PrivateKey, PublicKey, SignatureEntry, public_key_file, secret_key_file
 from appliance.core.metadata import Root, RootMeta, sign_root
 from appliance.core.strictjson import canonical
+from tests.support.tarballs import Member, tar_bytes
 
 VECTORS = Path(__file__).parent / "vectors"
 FIXED_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -106,36 +105,6 @@ def bad_signature(key: PrivateKey) -> SignatureEntry:
 
 
 # --- tarballs ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Member:
-    """One tar member; ``type`` is a tarfile type constant, ``pax`` extra PAX header fields."""
-
-    name: str
-    data: bytes = b""
-    type: bytes = tarfile.REGTYPE
-    linkname: str = ""
-    pax: Mapping[str, str] | None = None
-
-
-def tar_bytes(members: Iterable[Member | tuple[str, bytes]], *, fmt: int = tarfile.PAX_FORMAT) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:", format=fmt) as archive:
-        for item in members:
-            member = item if isinstance(item, Member) else Member(item[0], item[1])
-            info = tarfile.TarInfo(member.name)
-            info.type = member.type
-            info.linkname = member.linkname
-            info.mode = 0o755 if member.type == tarfile.DIRTYPE else 0o600
-            if member.pax:
-                info.pax_headers = dict(member.pax)
-            if member.type in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                info.size = len(member.data)
-                archive.addfile(info, io.BytesIO(member.data))
-            else:
-                archive.addfile(info)
-    return raw.getvalue()
 
 
 def tgz(members: Iterable[Member | tuple[str, bytes]], *, fmt: int = tarfile.PAX_FORMAT) -> bytes:

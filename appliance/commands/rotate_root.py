@@ -33,16 +33,16 @@ def rotate_root(
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
-    from ..core.rotation import RotationParameters, plan_root_rotation
-    from ..core.timefmt import format_expires
-    from ..shell.ceremony import Ceremony, root_result
+    from ..core.operations import RotateRootRequest, root_result
+    from ..core.rotation import plan_root_rotation
+    from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="rotate-root")
+    ceremony = Ceremony.open(home, keys, request, out, kind=RotateRootRequest)
     if ceremony.finish_answered():
         return
-    params = RotationParameters.from_dict(ceremony.request.parameters)
+    params = ceremony.body.params
     ceremony.archive, on_tokens = unlock_tokens(
         ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
     )
@@ -53,7 +53,7 @@ def rotate_root(
     new_keys = [("root", new_key)]
     ceremony.review(plan.new, title="rotate-root", details=on_tokens, show_json=show_json, new_keys=new_keys)
     ceremony.confirm(yes)
-    ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
+    ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
     required = require_backup_readback or bool(ceremony.home.policy().get("require_backup_readback"))
     ceremony.require_backup(

@@ -38,30 +38,24 @@ def rotate_targets(
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
-    from ..core.errors import BundleError
-    from ..core.keys import PublicKey
-    from ..core.metadata import Envelope
-    from ..core.rotation import RotationParameters, plan_targets_rotation
-    from ..core.timefmt import format_expires
-    from ..shell.ceremony import Ceremony, root_result
+    from ..core.operations import RotateTargetsRequest, root_result
+    from ..core.rotation import plan_targets_rotation
+    from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="rotate-targets")
+    ceremony = Ceremony.open(home, keys, request, out, kind=RotateTargetsRequest)
     if ceremony.finish_answered():
         return
     ceremony.archive, on_tokens = unlock_tokens(
         ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
     )
-    payload = ceremony.request.payload
-    params = RotationParameters.from_dict(ceremony.request.parameters)
-    online = PublicKey.from_dict(payload.get("online_targets_key"))
-    prod_targets = payload.get("production_targets", {})
-    if not isinstance(prod_targets, dict):
-        raise BundleError("request payload production_targets must be an object")
-    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in prod_targets.items()}
+    body = ceremony.body
+    params = body.params
     new_key, now = ceremony.new_key(params.key_type)
-    plan = plan_targets_rotation(ceremony.current, ceremony.archive, new_key, params, now, online, envelopes)
+    plan = plan_targets_rotation(
+        ceremony.current, ceremony.archive, new_key, params, now, body.online_targets_key, body.production_targets
+    )
     stored = ceremony.with_new_key("targets", new_key)
 
     details = [*on_tokens, f"online CI targets key kept: {plan.online_keyid[:16]}"]
@@ -70,7 +64,7 @@ def rotate_targets(
     new_keys = [("targets", new_key)]
     ceremony.review(plan.new, title="rotate-targets", details=details, show_json=show_json, new_keys=new_keys)
     ceremony.confirm(yes)
-    ceremony.record_in_progress({"new_keyid": new_key.keyid, "now": format_expires(now)})
+    ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)
 
@@ -87,20 +81,15 @@ def sign_targets(
     """Add the offline targets signature to a wave's production targets.json."""
     from datetime import UTC, datetime
 
-    from rich.table import Table
-
-    from ..common.render import console
-    from ..core.errors import BundleError, VerificationError
-    from ..core.keys import PublicKey
-    from ..core.metadata import Envelope
+    from ..core.errors import VerificationError
+    from ..core.operations import SignTargetsRequest, WaveSignatures
+    from ..core.review import wave_table
     from ..core.rotation import find_online_targets_key
-    from ..core.safetext import MESSAGE_CAP, shown
     from ..core.targets import (
         add_signatures,
         check_production_targets,
         offline_targets_signers,
         parse_targets,
-        signatures_json,
     )
     from ..core.targets import sign_targets as sign
     from ..core.verify import check_threshold
@@ -108,16 +97,12 @@ def sign_targets(
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, operation="sign-targets")
-    payload = ceremony.request.payload
-    wave = payload.get("wave")
-    if not isinstance(wave, dict) or not isinstance(wave.get("name"), str):
-        raise BundleError("request payload has no wave")
-    # The request payload comes unchanged from the strict parser: no second shape walk.
-    envelope = Envelope.from_dict(wave.get("targets"), what=f"wave {wave['name']} targets", parsed=True)
+    ceremony = Ceremony.open(home, keys, request, out, kind=SignTargetsRequest)
+    wave = ceremony.body.wave
+    envelope = wave.targets
     lines = parse_targets(envelope)
     prod = ceremony.current.prod
-    online = PublicKey.from_dict(payload.get("online_targets_key"))
+    online = ceremony.body.online_targets_key
     online_id = find_online_targets_key(prod.meta, online)
     online_role = prod.meta.roles["targets"].__class__((online_id,), 1)
     if not check_threshold(envelope.signed_bytes(), envelope.signatures, prod.meta.keys, online_role, "targets").met:
@@ -127,35 +112,15 @@ def sign_targets(
     signatures = sign(envelope, signers)
     result = check_production_targets(add_signatures(envelope, signatures), prod)
 
-    table = Table(
-        title=f"wave {shown(wave['name'])}: production targets v{envelope.version}, "
-        f"expires {shown(str(envelope.signed.get('expires')))}",
-        title_justify="left",
-    )
-    for column in ("target", "version", "hardware ids", "tags", "bytes"):
-        table.add_column(column)
-    for line in lines:
-        table.add_row(
-            shown(line.name, MESSAGE_CAP),
-            shown(line.version),
-            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
-            shown(", ".join(line.tags), MESSAGE_CAP),
-            str(line.length),
-        )
     details = [
         f"signing with offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})" for keyid, _, base in signers
     ]
     details += on_tokens
     details.append(f"after signing: {result.describe()} of the production root v{prod.version}")
-    ceremony.review(None, title="sign-targets", details=details)
-    console().print(table)
+    ceremony.review(None, title="sign-targets", details=details, wave=wave_table(wave.name, envelope, lines))
     ceremony.confirm(yes)
     now = datetime.now(UTC).replace(microsecond=0)
-    ceremony.respond(
-        {"wave": wave["name"], "targets_version": envelope.version, "signatures": signatures_json(signatures)},
-        archive_bytes=None,
-        now=now,
-    )
+    ceremony.respond(WaveSignatures(wave.name, envelope.version, tuple(signatures)), archive_bytes=None, now=now)
 
 
 def copy_targets(

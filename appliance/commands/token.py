@@ -141,20 +141,12 @@ def _record(home: Path | None, record: dict[str, Any]) -> None:
     """Append a record to the appliance's sealed transcript (same chain the ceremonies extend)."""
     from datetime import UTC, datetime
 
-    from ..common.durable import read_capped, write_durable
     from ..common.home import Home, default_home
-    from ..core.timefmt import format_expires
-    from ..core.transcript import entry_digest, entry_line, seal_entry, verify_transcript
-    from ..shell.ceremony import TRANSCRIPT_MAX_BYTES
+    from ..shell.transcriptlog import append_record
 
     place = Home(home or default_home("appliance"), "appliance")
-    identity = place.identity()
-    path = place.transcript
-    existing = read_capped(path, TRANSCRIPT_MAX_BYTES, what="transcript") if path.exists() else b""
-    _, prev = verify_transcript(existing, identity.peer)
-    entry = seal_entry(prev, {"time": format_expires(datetime.now(UTC)), **record}, identity)
-    write_durable(path, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
-    _say(f"transcript seal: {entry_digest(entry)}")
+    seal = append_record(place, place.identity(), record, datetime.now(UTC))
+    _say(f"transcript seal: {seal}")
 
 
 def _custody_text(keyid: str, kind: str, story: str, tokens: list[dict[str, str]], evidence: str) -> str:
@@ -282,6 +274,7 @@ def move_key(
     from ..core.paper import confirm_backup
     from ..core.tokenref import TokenRef
     from ..shell.pin import PinSource
+    from ..shell.readback import read_backups
     from ..shell.token import (
         TokenSigner,
         find_private,
@@ -293,7 +286,6 @@ def move_key(
         module_path,
         token_uri,
     )
-    from .backup import read_backups
 
     prefix = key_id.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{4,64}", prefix):

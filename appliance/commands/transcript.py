@@ -15,36 +15,14 @@ def register(app: typer.Typer) -> None:
 
 def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP)) -> None:
     """Verify every link and signature of the ceremony transcript, list the ceremonies, print the seal."""
-    from rich.table import Table
-
-    from ..common.durable import read_capped
     from ..common.home import Home, default_home
-    from ..common.render import console
+    from ..common.render import console, transcript_table
     from ..core.identity import hex_words
-    from ..core.safetext import MESSAGE_CAP, shown
-    from ..core.transcript import verify_transcript
-    from ..shell.ceremony import TRANSCRIPT_MAX_BYTES
+    from ..shell.transcriptlog import read_transcript
 
     place = Home(home or default_home("appliance"), "appliance")
-    me = place.identity().peer
-    data = read_capped(place.transcript, TRANSCRIPT_MAX_BYTES, what="transcript") if place.transcript.exists() else b""
-    records, seal = verify_transcript(data, me)
-    table = Table(
-        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
-    )
-    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
-        table.add_column(column)
-    for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
-        table.add_row(
-            shown(str(record.get("time"))),
-            shown(str(record.get("operation"))),
-            shown(str(record.get("factory"))),
-            shown(str(record.get("from_version"))),
-            shown(keys, MESSAGE_CAP),
-            shown(str(record.get("request_id"))[:16]),
-        )
+    _, records, seal = read_transcript(place, place.identity().peer)
     out = console()
-    out.print(table)
+    out.print(transcript_table(records))
     out.print(f"seal: {seal}")
     out.print(f"read aloud: {' '.join(hex_words(seal))}")

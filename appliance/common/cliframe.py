@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import typer
 
@@ -44,6 +44,14 @@ def _line(text: str) -> str:
     return for_terminal(capped_middle(text, MESSAGE_CAP), getattr(sys.stderr, "encoding", None), keep_newlines=False)
 
 
+def add_group(app: typer.Typer, name: str, help_text: str, commands: Mapping[str, Callable[..., None]]) -> None:
+    """A sub-command group ``name`` holding ``commands`` (name -> function), in that order."""
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    for command, function in commands.items():
+        group.command(command)(function)
+    app.add_typer(group, name=name)
+
+
 def report(exc: AirgapError) -> int:
     sys.stderr.write(f"error: {_line(exc.message)}\n")
     if exc.hint:
@@ -68,8 +76,9 @@ def _survive_any_encoding() -> None:
             reconfigure(errors="backslashreplace")
 
 
-def run_cli(app: Callable[..., object], prog_name: str) -> None:
-    """Run a typer app; AirgapError never produces a traceback (nor shows locals).
+def run_cli(app: typer.Typer, prog_name: str, register: Callable[[typer.Typer], None] | None = None) -> None:
+    """Register the commands (late, to keep imports lazy) and run the app; AirgapError never
+    produces a traceback (nor shows locals).
 
     Ctrl-C anywhere is an operator abort: one line and exit 9, like a declined confirmation
     (durable writes remove their temporary file on the way out, so nothing is half written).
@@ -77,6 +86,8 @@ def run_cli(app: Callable[..., object], prog_name: str) -> None:
     _survive_any_encoding()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _interrupted)
+    if register is not None:
+        register(app)
     try:
         app(prog_name=prog_name, standalone_mode=True)
     except AirgapError as exc:

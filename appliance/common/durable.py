@@ -42,7 +42,7 @@ def read_capped(path: Path, max_bytes: int, *, what: str) -> bytes:
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist", hint="Check the path.") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
     try:
         st = os.fstat(fd)
         if not _stat.S_ISREG(st.st_mode):
@@ -59,7 +59,7 @@ def read_capped(path: Path, max_bytes: int, *, what: str) -> bytes:
             remaining -= len(chunk)
         data = b"".join(chunks)
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
     finally:
         os.close(fd)
     if len(data) > max_bytes:
@@ -89,7 +89,7 @@ def write_durable(
     except FileExistsError:
         raise DurabilityError(f"temporary file {tmp} exists; remove it after checking it is not needed") from None
     except OSError as exc:
-        raise DurabilityError(f"cannot create {tmp}: {exc.strerror}") from None
+        raise DurabilityError(f"cannot create {tmp}: {exc.strerror}") from exc
     try:
         try:
             os.fchmod(fd, mode)
@@ -123,7 +123,7 @@ def write_durable(
         _fsync_dir(directory)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise DurabilityError(f"writing {path} failed: {exc.strerror}") from None
+        raise DurabilityError(f"writing {path} failed: {exc.strerror}") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

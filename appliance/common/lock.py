@@ -22,7 +22,6 @@ import errno
 import fcntl
 import json
 import os
-import socket
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,7 +130,7 @@ def acquire(path: Path, what: str, command: str) -> Lock:
             continue
         info = {
             "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,
             "command": command,
             "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

@@ -111,4 +111,4 @@ def install() -> None:
             return original(descriptor)
         return PlainRuntimeParam(parameter_info=info, annotation=descriptor.annotation, kind=kind, many=many)
 
-    core.build_runtime_param = build_runtime_param
+    core.build_runtime_param = build_runtime_param  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ Program text that wants emphasis builds a ``rich.text.Text`` with a style
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType
@@ -18,8 +18,10 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
+from ..core.review import Review, WaveTable
 from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
 
 
@@ -104,18 +106,70 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     table.add_column("private")
     table.add_column("roles in root")
     for entry in entries:
-        roles = ""
-        if root is not None:
-            roles = ", ".join(
-                name
-                for name, role in sorted(root.meta.roles.items())
-                if any(root.meta.keys[k].same_key(entry.public) for k in role.keyids)
-            )
+        roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
         table.add_row(
             shown(entry.base.rsplit("/", 1)[-1]),
             short(entry.keyid),
             entry.public.kind,
             "yes" if entry.private else ("token" if entry.token else "no"),
             roles,
+        )
+    return table
+
+
+def wave_rich_table(wave: WaveTable) -> Table:
+    # Target names, versions, hardware ids, tags and the wave name all come from the request.
+    table = Table(title=shown(wave.title, MESSAGE_CAP), title_justify="left")
+    for column in ("target", "version", "hardware ids", "tags", "bytes"):
+        table.add_column(column)
+    for line in wave.lines:
+        table.add_row(
+            shown(line.name, MESSAGE_CAP),
+            shown(line.version),
+            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
+            shown(", ".join(line.tags), MESSAGE_CAP),
+            str(line.length),
+        )
+    return table
+
+
+def render_review(review: Review, out: Console | None = None) -> None:
+    out = out or console()
+    out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold")))
+    out.print(shown(review.request_line, MESSAGE_CAP))
+    out.print(review.station_line)
+    out.print(root_table(review.current_ci, "current CI root"))
+    for label, lines in review.changes:
+        out.print(styled((f"changes to the {label} root", "bold")))
+        for line in lines:
+            out.print(f"  {shown(line, MESSAGE_CAP)}")
+    if review.changes:
+        out.print(f"new roots signed by: {', '.join(review.new_signers)}")
+    for line in review.details:
+        out.print(shown(line, MESSAGE_CAP))
+    for key in review.new_keys:
+        out.print(styled((f"new {key.role} key", "bold"), f": {key.keyid}"))
+        out.print(f"  read aloud: {' '.join(key.words)}")
+    for blob in review.json_roots:
+        out.print_json(blob.decode())
+    if review.wave is not None:
+        out.print(wave_rich_table(review.wave))
+
+
+def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
+    table = Table(
+        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
+    )
+    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
+        table.add_column(column)
+    for record in records:
+        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
+        table.add_row(
+            shown(str(record.get("time"))),
+            shown(str(record.get("operation"))),
+            shown(str(record.get("factory"))),
+            shown(str(record.get("from_version"))),
+            shown(keys, MESSAGE_CAP),
+            shown(str(record.get("request_id"))[:16]),
         )
     return table

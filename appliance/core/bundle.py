@@ -19,8 +19,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .errors import BundleError, InputFormatError
+from .errors import AirgapError, BundleError, InputFormatError
 from .identity import Identity, PeerKey
+from .keys import RandomBytes
+from .operations import Operation, parse_operation
 from .strictjson import JsonObject, canonical, dumps_pretty, loads_object
 from .timefmt import format_expires, parse_expires
 
@@ -29,7 +31,7 @@ FORMAT_VERSION = 1
 REQUEST_TYPE = "application/vnd.tuf-airgap.request+json"
 RESPONSE_TYPE = "application/vnd.tuf-airgap.response+json"
 SIGNING_CONTEXT = b"tuf-airgap bundle v1\n"
-OPERATIONS = ("rotate-root", "rotate-targets", "sign-targets")
+OPERATIONS = tuple(Operation)
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024
 # Matched with fullmatch: "$" would also accept a trailing newline.
 FACTORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # Foundries factory names; also safe in paths
@@ -41,17 +43,17 @@ def is_factory_name(name: str) -> bool:
     return FACTORY_NAME.fullmatch(name) is not None
 
 
-def check_factory_name(name: str) -> str:
+def check_factory_name(name: str, *, error: type[AirgapError] = BundleError, what: str = "factory name") -> str:
+    """The one factory-name rule (bundles, the client, the sandbox, backup sheets)."""
     if not is_factory_name(name):
-        raise BundleError(
-            f"factory name {name!r} is invalid", hint="Factory names are lower-case letters, digits and '-'."
-        )
+        raise error(f"{what} {name!r} is invalid", hint="Factory names are lower-case letters, digits and '-'.")
     return name
 
 
-def new_request_id(random_bytes: Any) -> str:
+def new_request_id(random_bytes: RandomBytes) -> str:
     value = random_bytes(16)
-    assert isinstance(value, bytes) and len(value) == 16
+    if not isinstance(value, bytes) or len(value) != 16:
+        raise BundleError("the random source did not return 16 bytes for a request id")
     return value.hex()
 
 
@@ -108,7 +110,7 @@ def make_request(
     payload: JsonObject,
     sequence: int,
     now: datetime,
-    random_bytes: Any,
+    random_bytes: RandomBytes,
 ) -> Request:
     check_factory_name(factory)
     if operation not in OPERATIONS:
@@ -129,7 +131,7 @@ def seal(body: JsonObject, identity: Identity) -> bytes:
     try:
         payload = canonical(body)
     except InputFormatError as exc:
-        raise BundleError(f"bundle content cannot be signed: {exc.message}") from None
+        raise BundleError(f"bundle content cannot be signed: {exc.message}") from exc
     sig = identity.sign(SIGNING_CONTEXT + payload)
     return dumps_pretty(
         {
@@ -147,7 +149,7 @@ def _open(data: bytes, signer: PeerKey, media_type: str, what: str) -> JsonObjec
     try:
         outer = loads_object(data, max_bytes=MAX_BUNDLE_BYTES, what=what)
     except InputFormatError as exc:
-        raise BundleError(exc.message, hint="The file is damaged or truncated; copy it again.") from None
+        raise BundleError(exc.message, hint="The file is damaged or truncated; copy it again.") from exc
     if set(outer) != {"bundle", "signature"}:
         raise BundleError(f"{what} is not a tuf-airgap bundle (expected exactly 'bundle' and 'signature')")
     body, sig = outer["bundle"], outer["signature"]
@@ -192,9 +194,7 @@ def _common(body: Mapping[str, Any], what: str) -> tuple[str, str, str, str]:
         parse_expires(created)
     except InputFormatError:
         raise BundleError(f"{what}: created {created!r} is not a UTC timestamp") from None
-    operation = _field(body, "operation", str, what)
-    if operation not in OPERATIONS:
-        raise BundleError(f"{what}: unknown operation {operation!r}")
+    operation = parse_operation(_field(body, "operation", str, what), what)
     return factory, request_id, created, operation
 
 

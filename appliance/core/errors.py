@@ -7,6 +7,9 @@ secret material: callers pass key ids and file names, never key bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class AirgapError(Exception):
     """Base of every error the CLIs turn into a clean message and exit code."""
@@ -50,11 +53,29 @@ class MetadataError(InputFormatError):
     hint = "The metadata does not follow the Foundries TUF format; do not use it."
 
 
+class BackupFormatError(InputFormatError):
+    """A typed or scanned backup does not decode (wrong line, missing part, bad header)."""
+
+    hint = "Compare the named line or part with the paper sheet, correct it, and run the command again."
+
+
+class ShareError(BackupFormatError):
+    """Shares that do not parse, belong to different sets, or do not combine."""
+
+    hint = "Use shares of one set only (same set id on every sheet) and check each share's words against its sheet."
+
+
 class VerificationError(AirgapError):
     """Signatures, thresholds or versions do not check out."""
 
     exit_code = 4
     hint = "Do not proceed: the metadata is not trusted. Compare with the server and investigate."
+
+
+class BackupMismatchError(VerificationError):
+    """A backup decodes but does not reproduce the expected key."""
+
+    hint = "Do not rely on this backup: print a new one from the offline keys tarball and read it back."
 
 
 class TarballError(AirgapError):
@@ -89,6 +110,22 @@ class RemoteError(AirgapError):
 
     exit_code = 8
     hint = "Check the server URL, the token and the factory name; the operation can be retried."
+
+
+class HTTPStatusError(RemoteError):
+    """The server answered with a non-2xx status (``status``, its ``code`` and ``server_message``)."""
+
+    def __init__(self, message: str, *, status: int, code: str | None, server_message: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+        self.server_message = server_message
+
+
+class SandboxStateError(UsageError):
+    """The sandbox server's state directory is missing or damaged."""
+
+    hint = "Create a factory first: tuf-online sandbox create-factory --state-dir DIR --factory NAME --keys-out FILE"
 
 
 class AbortedByOperator(AirgapError):
@@ -135,3 +172,21 @@ class ConcurrentRunError(AirgapError):
 
     exit_code = 12
     hint = "Let the other run finish, then run this command again."
+
+
+class Refusal(Exception):
+    """An HTTP error answer of the sandbox factory server: ``status``, short ``code``, human ``message``
+    and optional problem list.  Not an AirgapError: the server turns it into a JSON reply, not an exit code."""
+
+    def __init__(self, status: int, code: str, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.problems = tuple(problems)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.problems:
+            out["problems"] = list(self.problems)
+        return out

@@ -88,7 +88,7 @@ def _rsa_public_from_pem(pem: str) -> rsa.RSAPublicKey:
     try:
         key = serialization.load_pem_public_key(body.encode("ascii") + b"\n")
     except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
-        raise KeyFormatError(f"RSA public key PEM does not parse: {exc}") from None
+        raise KeyFormatError(f"RSA public key PEM does not parse: {exc}") from exc
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyFormatError("PEM public key is not an RSA key")
     if key.key_size < RSA_MIN_BITS:
@@ -234,11 +234,11 @@ def parse_public_key_file(data: bytes, *, what: str = "public key file") -> Publ
     try:
         obj = loads_object(data, max_bytes=MAX_KEY_FILE_BYTES, what=what)
     except InputFormatError as exc:
-        raise KeyFormatError(exc.message) from None
+        raise KeyFormatError(exc.message) from exc
     try:
         return PublicKey.from_dict(obj)
     except KeyFormatError as exc:
-        raise KeyFormatError(f"{what}: {exc.message}") from None
+        raise KeyFormatError(f"{what}: {exc.message}") from exc
 
 
 @dataclass(frozen=True)
@@ -391,6 +391,7 @@ class PrivateKey:
         try:
             key = serialization.load_der_private_key(secret, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm):
+            # Not chained: the cause may quote secret key bytes.
             raise KeyFormatError("RSA secret is not a PKCS#1 DER private key") from None
         if not isinstance(key, rsa.RSAPrivateKey):
             raise KeyFormatError("secret is not an RSA private key")
@@ -418,6 +419,7 @@ class PrivateKey:
         try:
             loaded = serialization.load_pem_private_key(private.strip().encode("ascii") + b"\n", password=None)
         except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm):
+            # Not chained: the cause may quote secret key bytes.
             raise KeyFormatError("RSA private key PEM does not parse") from None
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise KeyFormatError("PEM private key is not an RSA key")
@@ -433,6 +435,7 @@ def parse_secret_key_file(data: bytes, *, what: str = "secret key file") -> Priv
     try:
         obj = loads_object(data, max_bytes=MAX_KEY_FILE_BYTES, what=what)
     except InputFormatError as exc:
+        # Not chained: the cause may quote secret key bytes.
         raise KeyFormatError(exc.message) from None
     keyval = obj.get("keyval")
     if not isinstance(keyval, Mapping) or "private" not in keyval:
@@ -440,6 +443,7 @@ def parse_secret_key_file(data: bytes, *, what: str = "secret key file") -> Priv
     try:
         return PrivateKey.from_parts(obj.get("keytype"), keyval["private"])
     except KeyFormatError as exc:
+        # Not chained: the cause may quote secret key bytes.
         raise KeyFormatError(f"{what}: {exc.message}") from None
 
 

@@ -75,7 +75,7 @@ def _gunzip(data: bytes) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             out = stream.read(MAX_UNCOMPRESSED_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise TarballError(f"gzip stream is damaged: {exc}") from None
+        raise TarballError(f"gzip stream is damaged: {exc}") from exc
     if len(out) > MAX_UNCOMPRESSED_BYTES:
         raise TarballError(f"tarball expands to more than {MAX_UNCOMPRESSED_BYTES} bytes (gzip bomb?)")
     return out
@@ -87,7 +87,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
     try:
         archive = tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:")
     except tarfile.TarError as exc:
-        raise TarballError(f"not a tar archive: {exc}") from None
+        raise TarballError(f"not a tar archive: {exc}") from exc
     with archive:
         count = 0
         while True:
@@ -95,7 +95,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
                 member = archive.next()
             except (tarfile.TarError, ValueError, OverflowError) as exc:
                 # A PAX header can set any size (negative, absurd): tarfile then fails in odd ways.
-                raise TarballError(f"tar archive is damaged: {capped(str(exc))}") from None
+                raise TarballError(f"tar archive is damaged: {capped(str(exc))}") from exc
             if member is None:
                 break
             count += 1
@@ -129,7 +129,7 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             try:
                 content = stream.read(member.size + 1)
             except (tarfile.TarError, OSError, ValueError) as exc:
-                raise TarballError(f"member {quoted(name)} is truncated: {capped(str(exc))}") from None
+                raise TarballError(f"member {quoted(name)} is truncated: {capped(str(exc))}") from exc
             if len(content) != member.size:
                 raise TarballError(f"member {quoted(name)} is truncated")
             files[name] = content
@@ -197,6 +197,7 @@ class KeysArchive:
                 if base + ".p11" in files:
                     token = parse_reference(files[base + ".p11"], what=base + ".p11")
             except KeyFormatError as exc:
+                # Not chained: the cause may quote secret key bytes.
                 raise TarballError(exc.message, hint=KeyFormatError.hint) from None
             if private is not None and not private.public_key.same_key(public):
                 raise TarballError(f"{base}.sec does not hold the private half of {base}.pub")

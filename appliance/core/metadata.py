@@ -55,7 +55,7 @@ class Envelope:
         try:
             encoded = canonical(signed, parsed=parsed)
         except InputFormatError as exc:
-            raise MetadataError(f"{what}: {exc.message}") from None
+            raise MetadataError(f"{what}: {exc.message}") from exc
         extra = {k: v for k, v in data.items() if k not in ("signed", "signatures")}
         return cls(signed, tuple(SignatureEntry.from_dict(s) for s in sigs), extra, encoded)
 
@@ -178,7 +178,7 @@ class RootMeta:
                 try:
                     key = PublicKey.from_dict(raw)
                 except KeyFormatError as exc:
-                    raise MetadataError(f"key {keyid[:16]}: {exc.message}") from None
+                    raise MetadataError(f"key {keyid[:16]}: {exc.message}") from exc
             # Checked before the id match so that a second listing gets the more telling message.
             if key.spki_der in seen:
                 raise MetadataError(
@@ -257,7 +257,7 @@ class Root:
         try:
             return cls.from_envelope(envelope, known)
         except MetadataError as exc:
-            raise MetadataError(f"{what}: {exc.message}") from None
+            raise MetadataError(f"{what}: {exc.message}") from exc
 
     @classmethod
     def from_dict(cls, data: object, *, what: str = "root.json", known: RootMeta | None = None) -> Root:
@@ -265,7 +265,7 @@ class Root:
         try:
             return cls.from_envelope(envelope, known)
         except MetadataError as exc:
-            raise MetadataError(f"{what}: {exc.message}") from None
+            raise MetadataError(f"{what}: {exc.message}") from exc
 
     @property
     def version(self) -> int:

@@ -34,13 +34,13 @@ from shamir_mnemonic.share import Share
 from shamir_mnemonic.utils import MnemonicError
 from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
 
+from .errors import ShareError
 from .keys import ED25519, RSA, PrivateKey, RandomBytes
 from .paper import (
     DEFAULT_PART_BYTES,
     KEYID_PREFIX_LEN,
     KIND_SHARE,
     SECRET_WARNING,
-    BackupFormatError,
     DecodedBackup,
     QrContent,
     Sheet,
@@ -56,15 +56,9 @@ ALL_SUBSETS_LIMIT = 256  # above this many t-subsets, check a covering family in
 _RANDOM_LOCK = threading.Lock()
 
 
-class ShareError(BackupFormatError):
-    """Shares that do not parse, belong to different sets, or do not combine."""
-
-    hint = "Use shares of one set only (same set id on every sheet) and check each share's words against its sheet."
-
-
 def frame_secret(keytype: str, secret: bytes) -> bytes:
     if len(secret) > 0xFFFF or not secret:
-        raise ValueError("secret length out of range")
+        raise ShareError("secret length out of range")
     framed = bytes([FRAME_VERSION, KEYTYPE_CODES[keytype]]) + len(secret).to_bytes(2, "big") + secret
     return framed + b"\x00" * (len(framed) % 2)
 
@@ -186,6 +180,7 @@ def _parse_share(label: str, mnemonic: str) -> Share:
         return Share.from_mnemonic(mnemonic)
     except MnemonicError:
         # The library's message quotes the first words; give our own instead.
+        # Not chained: the cause may quote secret key bytes.
         raise ShareError(f"{label} is not a valid SLIP-39 share (a word is wrong, missing or extra)") from None
 
 
@@ -260,7 +255,7 @@ def share_payloads(key: PrivateKey, mnemonic: str, *, part_bytes: int = DEFAULT_
 
 def mnemonic_from_qr(content: QrContent) -> str:
     if content.kind != KIND_SHARE:
-        raise ValueError("not a share QR set")
+        raise ShareError("not a share QR set")
     return unpack_mnemonic(content.content)
 
 

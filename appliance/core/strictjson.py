@@ -80,7 +80,7 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+        raise InputFormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from exc
     if text.startswith("\ufeff"):
         _fail(f"{what} starts with a byte order mark")
     try:
@@ -96,11 +96,11 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input
             _check_depth(value, MAX_DEPTH)
         return value
     except InputFormatError as exc:
-        raise InputFormatError(f"{what}: {exc.message}") from None
-    except RecursionError:
-        raise InputFormatError(f"{what}: JSON is nested deeper than {MAX_DEPTH} levels") from None
+        raise InputFormatError(f"{what}: {exc.message}") from exc
+    except RecursionError as exc:
+        raise InputFormatError(f"{what}: JSON is nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:
-        raise InputFormatError(f"{what} is not valid JSON: {exc}") from None
+        raise InputFormatError(f"{what} is not valid JSON: {exc}") from exc
 
 
 def loads_object(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input") -> JsonObject:

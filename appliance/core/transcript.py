@@ -45,7 +45,7 @@ def verify_transcript(data: bytes, appliance: PeerKey) -> tuple[list[JsonObject]
         try:
             entry = loads_object(line, what=f"transcript line {number}")
         except InputFormatError as exc:
-            raise VerificationError(exc.message, hint="The transcript was damaged or edited.") from None
+            raise VerificationError(exc.message, hint="The transcript was damaged or edited.") from exc
         record, sig = entry.get("record"), entry.get("sig")
         if set(entry) != {"prev", "record", "sig"} or not isinstance(record, dict) or not isinstance(sig, str):
             raise VerificationError(f"transcript line {number} is malformed")

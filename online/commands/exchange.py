@@ -8,7 +8,8 @@ import typer
 
 from appliance.common.identitycli import HOME_HELP
 
-from ..config import factory_option, insecure_http_option, server_option, token_file_option, token_option
+from ..config import ConnectionOptions
+from .options import connection_options
 
 export_app = typer.Typer(
     help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None
@@ -20,20 +21,21 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_response)
 
 
+OUT_HELP = "Directory (the USB stick) to write the request to."
+
+
 @export_app.command("rotate-root")
+@connection_options()
 def export_rotate_root(
-    factory: str | None = factory_option(),
-    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    connection: ConnectionOptions,
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new root key: ED25519 or RSA."),
     changelog: str = typer.Option("", "--changelog", "-m", help="Reason, recorded in x-changelog of the new root."),
     validity_days: int | None = typer.Option(None, "--validity-days", help="New root validity (default 1 year)."),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch the CI and production root histories into a rotate-root request."""
+    from appliance.core.operations import RotateRootRequest
     from appliance.core.rotation import RotationParameters
 
     params = RotationParameters.from_dict(
@@ -42,90 +44,52 @@ def export_rotate_root(
     )
     from ..exporting import export_request
 
-    export_request(
-        "rotate-root",
-        params.to_dict(),
-        out=out,
-        factory=factory,
-        server=server,
-        token=token,
-        token_file=token_file,
-        home=home,
-        insecure_http=insecure_http,
-    )
+    export_request(lambda client: RotateRootRequest(params), out=out, connection=connection, home=home)
 
 
 @export_app.command("rotate-targets")
+@connection_options()
 def export_rotate_targets(
-    factory: str | None = factory_option(),
-    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
+    connection: ConnectionOptions,
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     key_type: str = typer.Option("ED25519", "--key-type", help="Type of the new offline targets key."),
     changelog: str = typer.Option("", "--changelog", "-m", help="Reason (default: 'Targets role key rotation')."),
     tags: str = typer.Option("", "--tags", help="Comma-separated production tags whose targets get re-signed."),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch roots, the online targets key and production targets into a rotate-targets request."""
     from appliance.core.rotation import RotationParameters
 
-    from ..exporting import export_request, targets_payload
+    from ..exporting import export_request, rotate_targets_request
 
     params = RotationParameters.from_dict({"key_type": key_type, "changelog": changelog})
     tag_list = [t for t in tags.split(",") if t]
     export_request(
-        "rotate-targets",
-        params.to_dict(),
-        out=out,
-        factory=factory,
-        server=server,
-        token=token,
-        token_file=token_file,
-        home=home,
-        insecure_http=insecure_http,
-        extra_payload=lambda client: targets_payload(client, tag_list),
+        lambda client: rotate_targets_request(client, params, tag_list), out=out, connection=connection, home=home
     )
 
 
 @export_app.command("sign-targets")
+@connection_options()
 def export_sign_targets(
     wave: str = typer.Option(..., "--wave", help="Wave whose production targets need the offline signature."),
-    factory: str | None = factory_option(),
-    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the request to."),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Put a wave's production targets.json (signed online) into a sign-targets request."""
-    from ..exporting import export_request, wave_payload
+    from ..exporting import export_request, sign_targets_request
 
-    export_request(
-        "sign-targets",
-        {"wave": wave},
-        out=out,
-        factory=factory,
-        server=server,
-        token=token,
-        token_file=token_file,
-        home=home,
-        insecure_http=insecure_http,
-        extra_payload=lambda client: wave_payload(client, wave),
-    )
+    export_request(lambda client: sign_targets_request(client, wave), out=out, connection=connection, home=home)
 
 
+@connection_options(factory=False)
 def import_response(
     response: Path = typer.Argument(..., help="Response bundle written by the appliance."),
-    server: str | None = server_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(response, server=server, token=token, token_file=token_file, home=home, insecure_http=insecure_http)
+    import_bundle(response, connection=connection, home=home)

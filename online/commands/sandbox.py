@@ -6,18 +6,18 @@ from pathlib import Path
 
 import typer
 
+from appliance.common.cliframe import add_group
+
 STATE_DIR_HELP = "Sandbox state directory (shared by create-factory and serve)."
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(
-        help="Built-in sandbox factory server: rehearse the whole ceremony against 127.0.0.1.",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "sandbox",
+        "Built-in sandbox factory server: rehearse the whole ceremony against 127.0.0.1.",
+        {"create-factory": create_factory, "serve": serve, "faults": faults},
     )
-    group.command("create-factory")(create_factory)
-    group.command("serve")(serve)
-    group.command("faults")(faults)
-    app.add_typer(group, name="sandbox")
 
 
 def create_factory(

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from ..config import factory_option, insecure_http_option, server_option, token_file_option, token_option
+from ..config import ConnectionOptions
+from .options import connection_options
 
 
 def register(app: typer.Typer) -> None:
     app.command("show-root")(show_root)
 
 
+@connection_options()
 def show_root(
-    server: str | None = server_option(),
-    factory: str | None = factory_option(),
-    token: str | None = token_option(),
-    token_file: Path | None = token_file_option(),
+    connection: ConnectionOptions = ConnectionOptions(),
     production: bool = typer.Option(False, "--production", help="Show the production root instead of the CI root."),
     version: int | None = typer.Option(None, "--version", min=1, help="Show this version instead of the current one."),
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as pretty JSON instead of a table."),
-    insecure_http: bool = insecure_http_option(),
 ) -> None:
     """Fetch a root.json, parse it strictly, check it meets its own root threshold, and print it."""
     import sys
@@ -33,9 +29,7 @@ def show_root(
     from appliance.core.strictjson import dumps_pretty
     from appliance.core.verify import verify_self_signed
 
-    from ..config import resolve_connection
-
-    conn = resolve_connection(server, factory, token, token_file, insecure_http=insecure_http)
+    conn = connection.resolve()
     label = "production" if production else "CI"
     data = conn.client().get_root(production=production, version=version)
     root = Root.from_bytes(data, what=f"{label} root.json from {conn.server}")

@@ -15,33 +15,15 @@ so the server can answer exactly as documented in bundle-spec.md §3:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from appliance.core.errors import InputFormatError, MetadataError, VerificationError
+from appliance.core.errors import InputFormatError, MetadataError, Refusal, VerificationError
 from appliance.core.metadata import Root
 from appliance.core.rootpair import pair_differences
 from appliance.core.verify import check_root_update
 
 MAX_UPLOAD_BYTES = 1024 * 1024
-
-
-class Refusal(Exception):
-    """An HTTP error answer: ``status``, short ``code``, human ``message`` and optional problem list."""
-
-    def __init__(self, status: int, code: str, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.problems = tuple(problems)
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.problems:
-            out["problems"] = list(self.problems)
-        return out
 
 
 def _label(production: bool) -> str:
@@ -55,9 +37,9 @@ def parse_upload(body: bytes, *, production: bool) -> Root:
     try:
         return Root.from_bytes(body, what=what)
     except MetadataError as exc:
-        raise Refusal(400, "bad-metadata", exc.message) from None
+        raise Refusal(400, "bad-metadata", exc.message) from exc
     except InputFormatError as exc:
-        raise Refusal(400, "bad-json", exc.message) from None
+        raise Refusal(400, "bad-json", exc.message) from exc
 
 
 def _check_version(new: Root, current: Root, production: bool) -> None:
@@ -76,9 +58,7 @@ def _check_successor(current: Root, new: Root, now: datetime, production: bool) 
     try:
         result = check_root_update(current, new, now)
     except VerificationError as exc:
-        raise Refusal(
-            422, "verification-failed", f"{label} root v{new.version}: {exc.message}", [exc.message]
-        ) from None
+        raise Refusal(422, "verification-failed", f"{label} root v{new.version}: {exc.message}", [exc.message]) from exc
     if not result.ok:
         problems = result.problems()
         raise Refusal(

@@ -24,14 +24,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from appliance.core.errors import AirgapError, InputFormatError, UsageError
+from appliance.core.errors import AirgapError, InputFormatError, Refusal, UsageError
 from appliance.core.keys import SignatureEntry, public_key_file
 from appliance.core.metadata import Envelope, Root
 from appliance.core.strictjson import dumps_compact, loads_object
 from appliance.core.targets import add_signatures
 from appliance.core.verify import check_role
 
-from .rules import MAX_UPLOAD_BYTES, Refusal, check_ci_upload, check_prod_upload
+from ..api import TOKEN_HEADER
+from .rules import MAX_UPLOAD_BYTES, check_ci_upload, check_prod_upload
 from .state import SandboxState
 from .waves import (
     MAX_WAVE_BYTES,
@@ -44,7 +45,6 @@ from .waves import (
     resigned,
 )
 
-TOKEN_HEADER = "OSF-TOKEN"  # noqa: S105 - a header name, not a secret
 DEFAULT_PORT = 8765
 REQUEST_TIMEOUT = 15.0
 DISCARD_LIMIT = 64 * 1024 * 1024  # oversize bodies up to this are read and dropped so the 413 reaches the client
@@ -287,7 +287,7 @@ class SandboxApp:
                 try:
                     entries = [SignatureEntry.from_dict(s) for s in sigs]
                 except InputFormatError as exc:
-                    raise Refusal(400, "bad-request", exc.message) from None
+                    raise Refusal(400, "bad-request", exc.message) from exc
                 out[tag] = resigned(current, entries, new_prod)
         for tag in store.tags():
             if tag not in out:
@@ -438,7 +438,7 @@ class SandboxServer:
                 raise UsageError(
                     f"cannot listen on {self.host} port {self.port}: {exc.strerror}",
                     hint="Choose another --port, or stop the program that uses it.",
-                ) from None
+                ) from exc
             self.port = int(self._httpd.server_address[1])
         return self.url
 

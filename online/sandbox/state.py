@@ -26,7 +26,7 @@ from pathlib import Path
 
 from appliance.common.durable import read_capped, write_durable
 from appliance.core.bundle import is_factory_name
-from appliance.core.errors import InputFormatError, UsageError
+from appliance.core.errors import InputFormatError, SandboxStateError, UsageError
 from appliance.core.keys import PrivateKey, secret_key_file
 from appliance.core.metadata import MAX_METADATA_BYTES, Root
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
@@ -38,12 +38,6 @@ FAULTS_FILE = "faults.json"
 FAULT_KINDS = ("fail_prod_uploads",)
 _ROOT_FILE = re.compile(r"^([1-9][0-9]{0,8})\.root\.json\Z")
 _SMALL_FILE = 64 * 1024
-
-
-class StateError(UsageError):
-    """The state directory is missing or damaged."""
-
-    hint = "Create a factory first: tuf-online sandbox create-factory --state-dir DIR --factory NAME --keys-out FILE"
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,8 @@ def _load_json(path: Path, what: str) -> JsonObject:
     try:
         return loads_object(data, max_bytes=_SMALL_FILE, what=f"{what} {path}")
     except InputFormatError as exc:
-        raise StateError(exc.message, hint="The sandbox state is damaged; create a new state directory.") from None
+        hint = "The sandbox state is damaged; create a new state directory."
+        raise SandboxStateError(exc.message, hint=hint) from exc
 
 
 class SandboxState:
@@ -91,14 +86,14 @@ class SandboxState:
         obj = _load_json(self.factory_dir(name) / "factory.json", "factory file")
         fields = (obj.get("name"), obj.get("created"), obj.get("token"))
         if not all(isinstance(v, str) for v in fields):
-            raise StateError(f"factory file of {name} lacks name, created or token")
+            raise SandboxStateError(f"factory file of {name} lacks name, created or token")
         return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]))
 
     def online_key(self, name: str, role: str) -> PrivateKey:
         obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
         entry = obj.get(role)
         if not isinstance(entry, dict) or not isinstance(entry.get("keyval"), dict):
-            raise StateError(f"online keys file of {name} has no {role} key")
+            raise SandboxStateError(f"online keys file of {name} has no {role} key")
         return PrivateKey.from_parts(entry.get("keytype"), entry["keyval"].get("private"))
 
     def add_factory(self, data: FactoryData) -> Path:
@@ -152,7 +147,7 @@ class SandboxState:
     def current_version(self, name: str, production: bool) -> int:
         versions = self.root_versions(name, production)
         if not versions:
-            raise StateError(f"factory {name} has no {'production' if production else 'CI'} root")
+            raise SandboxStateError(f"factory {name} has no {'production' if production else 'CI'} root")
         return versions[-1]
 
     def root_bytes(self, name: str, production: bool, version: int | None = None) -> bytes | None:

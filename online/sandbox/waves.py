@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from appliance.common.durable import read_capped, write_durable
-from appliance.core.errors import InputFormatError, VerificationError
+from appliance.core.errors import InputFormatError, Refusal, VerificationError
 from appliance.core.keys import PrivateKey, SignatureEntry
 from appliance.core.metadata import Envelope, Root
 from appliance.core.strictjson import dumps_pretty, loads_object
 from appliance.core.targets import add_signatures, check_production_targets
 from appliance.core.timefmt import format_expires
 from appliance.core.verify import check_threshold
-
-from .rules import Refusal
 
 WAVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -77,14 +75,14 @@ def checked_signatures(body: bytes, envelope: Envelope, prod_root: Root) -> list
             raise Refusal(400, "bad-request", 'body must be {"signatures": [ ... ]} with at least one signature')
         signatures = [SignatureEntry.from_dict(s) for s in raw]
     except InputFormatError as exc:
-        raise Refusal(400, "bad-request", exc.message) from None
+        raise Refusal(400, "bad-request", exc.message) from exc
     role = prod_root.meta.roles["targets"]
     payload = envelope.signed_bytes()
     for sig in signatures:
         try:
             result = check_threshold(payload, [sig], prod_root.meta.keys, role.__class__((sig.keyid,), 1), "targets")
         except VerificationError as exc:
-            raise Refusal(422, "verification-failed", exc.message) from None
+            raise Refusal(422, "verification-failed", exc.message) from exc
         if sig.keyid not in role.keyids or not result.met:
             raise Refusal(
                 422,
@@ -98,7 +96,7 @@ def publishable(envelope: Envelope, prod_root: Root) -> None:
     try:
         check_production_targets(envelope, prod_root)
     except VerificationError as exc:
-        raise Refusal(422, "threshold-not-met", exc.message) from None
+        raise Refusal(422, "threshold-not-met", exc.message) from exc
 
 
 def resigned(current: Envelope, signatures: list[SignatureEntry], prod_root: Root) -> Envelope:

@@ -80,9 +80,10 @@ def reset(scratch: Path) -> None:
 def in_process(args: list[str], scratch: Path) -> Callable[[], None]:
     from typer.testing import CliRunner
 
-    from appliance.cli import _register, app
+    from appliance.cli import app
+    from appliance.commands import register_all
 
-    _register()
+    register_all(app)
     runner = CliRunner()
 
     def run() -> None:

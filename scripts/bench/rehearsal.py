@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from typer.testing import CliRunner  # noqa: E402
 
-from appliance.cli import _register, app  # noqa: E402
+from appliance.cli import app  # noqa: E402
+from appliance.commands import register_all  # noqa: E402
 from online.rehearsal import Rehearsal  # noqa: E402
 
-_register()
+register_all(app)
 _runner = CliRunner()
 
 

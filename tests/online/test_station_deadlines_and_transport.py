@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from appliance.core.errors import RemoteError, UsageError
-from online.client import FactoryClient, check_server_url
+from online.client import HttpFactoryClient as FactoryClient
+from online.client import check_server_url
 from online.config import resolve_connection
 from tests.helpers_ceremony import run
 

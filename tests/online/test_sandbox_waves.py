@@ -11,7 +11,7 @@ from appliance.core.errors import RemoteError
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Envelope, Root
 from appliance.core.targets import offline_targets_signers, sign_targets
-from online.client import FactoryClient
+from online.client import HttpFactoryClient
 from online.sandbox.provision import provision_factory
 from online.sandbox.server import SandboxServer
 from online.targets_api import complete_wave, create_wave, get_production_targets, get_wave, sign_wave
@@ -22,12 +22,12 @@ from tests.helpers_ceremony import seeded
 def served(tmp_path: Path):
     made = provision_factory(tmp_path / "state", "acme", tmp_path / "creds.tgz", offline_targets=True)
     with SandboxServer(tmp_path / "state") as server:
-        client = FactoryClient(server.url, made.token, "acme")
+        client = HttpFactoryClient(server.url, made.token, "acme")
         archive = KeysArchive.from_bytes((tmp_path / "creds.tgz").read_bytes())
         yield client, archive
 
 
-def _offline_signatures(client: FactoryClient, archive: KeysArchive, wave: str) -> list[dict]:
+def _offline_signatures(client: HttpFactoryClient, archive: KeysArchive, wave: str) -> list[dict]:
     prod = Root.from_bytes(client.get_root(production=True))
     envelope = Envelope.from_dict(get_wave(client, wave)["targets"])
     return [s.to_dict() for s in sign_targets(envelope, offline_targets_signers(prod, archive))]

@@ -13,7 +13,9 @@ from appliance.core.errors import BundleError, RemoteError
 from appliance.core.identity import Identity, PeerKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
-from online.config import make_client
+from appliance.core.operations import RotateRootRequest
+from appliance.core.rotation import RotationParameters
+from online.config import ConnectionOptions, make_client
 from online.exporting import export_request
 from online.importing import import_bundle
 from online.rehearsal import Rehearsal
@@ -60,16 +62,14 @@ class World:
     factory: str = "acme"
 
     def export(self) -> Path:
+        params = RotationParameters.from_dict({"key_type": "ED25519", "changelog": "test"})
         return export_request(
-            "rotate-root",
-            {"key_type": "ED25519", "changelog": "test"},
-            out=self.stick,
-            factory=self.factory,
-            server=self.server.url,
-            token=None,
-            token_file=self.token_file,
-            home=self.station_home,
+            lambda client: RotateRootRequest(params), out=self.stick, connection=self.connection, home=self.station_home
         )
+
+    @property
+    def connection(self) -> ConnectionOptions:
+        return ConnectionOptions(server=self.server.url, factory=self.factory, token_file=self.token_file)
 
     def appliance(self, request: Path) -> Path:
         result = run_operation("rotate-root", self.appliance_home, self.keys, request, self.stick, "--yes")
@@ -77,7 +77,7 @@ class World:
         return self.stick / request.name.replace("request-", "response-")
 
     def import_(self, response: Path) -> None:
-        import_bundle(response, server=self.server.url, token=None, token_file=self.token_file, home=self.station_home)
+        import_bundle(response, connection=self.connection, home=self.station_home)
 
     def roots(self) -> tuple[Root, Root]:
         client = make_client(self.server.url, None, self.token_file, self.factory)
@@ -149,7 +149,7 @@ def test_response_from_another_station_pairing_is_refused(world: World, tmp_path
     Home(other, "station").create(Identity("station", "other", os.urandom(32)))
     Home(other, "station").pin(Identity("appliance", "impostor", os.urandom(32)).peer)
     with pytest.raises(BundleError, match="not by the pinned appliance"):
-        import_bundle(response, server=world.server.url, token=None, token_file=world.token_file, home=other)
+        import_bundle(response, connection=world.connection, home=other)
 
 
 def test_server_moved_on_since_export_stops_import(world: World) -> None:
@@ -165,7 +165,7 @@ def test_server_moved_on_since_export_stops_import(world: World) -> None:
 def test_rotate_targets_resigns_published_production_targets(world_targets: World) -> None:
     from appliance.core.metadata import Envelope
     from appliance.core.targets import check_production_targets, offline_targets_signers, sign_targets
-    from online.exporting import targets_payload
+    from online.exporting import rotate_targets_request
     from online.targets_api import complete_wave, create_wave, get_production_targets, get_wave, sign_wave
 
     w = world_targets
@@ -178,16 +178,9 @@ def test_rotate_targets_resigns_published_production_targets(world_targets: Worl
     complete_wave(client, "w1")
     old_offline = prod.meta.roles["targets"].keyids[1]
 
+    params = RotationParameters.from_dict({"key_type": "ED25519", "changelog": ""})
     request = export_request(
-        "rotate-targets",
-        {"key_type": "ED25519", "changelog": ""},
-        out=w.stick,
-        factory=w.factory,
-        server=w.server.url,
-        token=None,
-        token_file=w.token_file,
-        home=w.station_home,
-        extra_payload=lambda c: targets_payload(c, []),
+        lambda c: rotate_targets_request(c, params, []), out=w.stick, connection=w.connection, home=w.station_home
     )
     result = run_operation("rotate-targets", w.appliance_home, w.keys, request, w.stick, "--yes")
     assert result.returncode == 0, result.stderr

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from appliance.core.bundle import check_binding, open_request, open_response
 from appliance.core.errors import BundleError
 from appliance.core.identity import PeerKey
-from scripts.make_bundle_vectors import build
+from tests.support.bundle_vectors import build
 
-VECTORS = Path(__file__).parent / "vectors" / "bundles"
+VECTORS = Path(__file__).parent.parent / "vectors" / "bundles"
 STATION = PeerKey.from_bytes((VECTORS / "station.pub").read_bytes())
 APPLIANCE = PeerKey.from_bytes((VECTORS / "appliance.pub").read_bytes())
 

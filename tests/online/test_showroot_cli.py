@@ -16,7 +16,7 @@ from appliance.core.errors import InputFormatError, RemoteError, UsageError, Ver
 from appliance.core.metadata import Root
 from online.commands import showroot
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_app() -> typer.Typer:

@@ -44,9 +44,9 @@ from appliance.core.errors import (
     VerificationError,
 )
 from online.station import Station
-from scripts.make_bad_corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
+from tests.support.corpus import APPLIANCE, OK_REQUEST_ID, STATION, build, gzip_bytes
 
-CORPUS = Path(__file__).parent / "vectors" / "bad"
+CORPUS = Path(__file__).parent.parent / "vectors" / "bad"
 BASELINES = frozenset(
     {"ok-keys.tgz", "ok-root.json", "ok-request.json", "ok-response.json", "station.pub", "appliance.pub"}
 )
@@ -407,7 +407,7 @@ class ForkServer:
         self._free: queue.Queue[subprocess.Popen[str]] = queue.Queue()
         self._all: list[subprocess.Popen[str]] = []
         self._serials = itertools.count()
-        repo = Path(__file__).resolve().parent.parent
+        repo = Path(__file__).resolve().parents[2]
         for _ in range(size):
             proc = subprocess.Popen(
                 [sys.executable, "-c", _FORK_SERVER],

@@ -22,8 +22,8 @@ from tuf.api.metadata import Metadata, Snapshot, Targets, Timestamp
 from tuf.ngclient import FetcherInterface, Updater
 
 from appliance.core.specdialect import spec_keyid, spec_root_bytes
+from tests.core.test_rules_root_rotation import CASES, Case
 from tests.helpers_rotation import ONLINE_SEED, Version, online, our_verdict
-from tests.test_rules_root_rotation import CASES, Case
 
 BASE = "https://repo.invalid/metadata/"
 FAR = datetime(2099, 1, 1, tzinfo=UTC)

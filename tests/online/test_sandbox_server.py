@@ -20,7 +20,7 @@ from appliance.core.verify import check_role, verify_self_signed
 from online.sandbox.server import SandboxServer, loopback_host
 from tests.helpers_sandbox import call, repo
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_get_current_ci_and_production_root(sandbox_server) -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageFilter
 
-from appliance.commands.backup import read_backups
 from appliance.core.errors import AirgapError, InputFormatError
 from appliance.core.keys import PrivateKey
 from appliance.core.paper import b32encode, key_sheet
 from appliance.core.shares import share_sheet, split_secret
 from appliance.shell import printsheet, qrscan
 from appliance.shell.qrscan import decode_qr_texts
+from appliance.shell.readback import read_backups
 from tests.helpers_core import ed_key, rsa_test_key
 
 KEY = ed_key(21)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance.core.errors import KeyMissingError
+from appliance.core.errors import BackupFormatError, BackupMismatchError, KeyMissingError, UsageError
 from appliance.core.keys import PrivateKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import (
@@ -17,8 +17,6 @@ from appliance.core.paper import (
     KIND_KEY,
     KIND_SHARE,
     LINE_LETTERS,
-    BackupFormatError,
-    BackupMismatchError,
     DecodedBackup,
     assemble_qr,
     b32decode,
@@ -381,12 +379,12 @@ def test_parts_from_two_sheets_of_one_key_do_not_mix() -> None:
 @pytest.mark.parametrize("bad", [(KIND_KEY, "DSA", 100), ("Q", "RSA", 100), (KIND_KEY, "RSA", 8)])
 def test_qr_payloads_refuse_bad_arguments(bad: tuple[str, str, int]) -> None:
     kind, keytype, part = bad
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         qr_payloads(kind, keytype, KEY.keyid, b"x" * 40, part_bytes=part)
 
 
 def test_too_many_parts_refused() -> None:
-    with pytest.raises(ValueError, match="at most 99"):
+    with pytest.raises(UsageError, match="at most 99"):
         qr_payloads(KIND_KEY, "RSA", KEY.keyid, bytes(16 * 100), part_bytes=16)
 
 

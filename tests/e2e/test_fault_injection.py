@@ -34,8 +34,8 @@ from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.transcript import verify_transcript
 from appliance.shell.ceremony import ROOT_COPY
+from tests.e2e.test_hostile_corpus import ForkServer, Result, clean_env, run_subprocess
 from tests.helpers_ceremony import NOW, Factory, make_factory
-from tests.test_hostile_corpus import ForkServer, Result, clean_env, run_subprocess
 
 STATION = Identity("station", "fault-station", bytes([0x53]) * 32)
 APPLIANCE = Identity("appliance", "fault-appliance", bytes([0xA3]) * 32)
@@ -399,6 +399,9 @@ class Online:
 @pytest.fixture()
 def online(tmp_path: Path, forks: ForkServer) -> Iterator[Online]:
     """A sandbox factory served on loopback, a request exported from it and answered by the appliance."""
+    from appliance.core.operations import RotateRootRequest
+    from appliance.core.rotation import RotationParameters
+    from online.config import ConnectionOptions
     from online.exporting import export_request
     from online.sandbox.provision import provision_factory
     from online.sandbox.server import SandboxServer
@@ -416,14 +419,11 @@ def online(tmp_path: Path, forks: ForkServer) -> Iterator[Online]:
     stick = tmp_path / "stick"
     stick.mkdir()
     with SandboxServer(tmp_path / "state") as server:
+        params = RotationParameters.from_dict({"key_type": "ED25519", "changelog": "fault injection"})
         request = export_request(
-            "rotate-root",
-            {"key_type": "ED25519", "changelog": "fault injection"},
+            lambda client: RotateRootRequest(params),
             out=stick,
-            factory="acme",
-            server=server.url,
-            token=None,
-            token_file=token_file,
+            connection=ConnectionOptions(server=server.url, factory="acme", token_file=token_file),
             home=station_home.path,
         )
         answered = forks.run(

@@ -1,4 +1,4 @@
-"""online.client.FactoryClient: endpoints, and how every failure maps to RemoteError."""
+"""online.client.HttpFactoryClient: endpoints, and how every failure maps to RemoteError."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from online.client import (
     HINTS,
     PROD_OUT_OF_SYNC_HINT,
     SERVER_ERROR_HINT,
-    FactoryClient,
+    HttpFactoryClient,
     HTTPStatusError,
     check_server_url,
 )
@@ -107,11 +107,11 @@ class StatusCase:
 
 
 def _wrong_token(handle):
-    FactoryClient(handle.url, "wrong-token", "acme").get_root()
+    HttpFactoryClient(handle.url, "wrong-token", "acme").get_root()
 
 
 def _unknown_factory(handle):
-    FactoryClient(handle.url, handle.token, "nosuch").get_root()
+    HttpFactoryClient(handle.url, handle.token, "nosuch").get_root()
 
 
 def _unknown_version(handle):
@@ -180,7 +180,7 @@ def test_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = FactoryClient(f"http://127.0.0.1:{port}", "t0ken", "acme", timeout=5)
+    client = HttpFactoryClient(f"http://127.0.0.1:{port}", "t0ken", "acme", timeout=5)
     with pytest.raises(RemoteError) as info:
         client.get_root()
     assert info.value.message == f"fetching CI root of factory acme: cannot reach 127.0.0.1:{port}: connection refused"
@@ -191,7 +191,7 @@ def test_timeout() -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)  # accepts into the backlog, never answers
-        client = FactoryClient(f"http://127.0.0.1:{silent.getsockname()[1]}", "t0ken", "acme", timeout=0.3)
+        client = HttpFactoryClient(f"http://127.0.0.1:{silent.getsockname()[1]}", "t0ken", "acme", timeout=0.3)
         with pytest.raises(RemoteError, match=r"no answer within 0.3 s"):
             client.get_root()
 
@@ -205,7 +205,7 @@ def test_oversize_answer_refused(sandbox_server) -> None:
 def test_oversize_answer_without_length_refused() -> None:
     canned = Canned(body=b"x" * 5000)
     with canned_server(canned) as url:
-        client = FactoryClient(url, "t0ken", "acme", max_response_bytes=1000)
+        client = HttpFactoryClient(url, "t0ken", "acme", max_response_bytes=1000)
         with pytest.raises(RemoteError, match="more than"):
             client.get_targets()
 
@@ -216,7 +216,7 @@ def test_redirect_is_not_followed_and_token_stays_home() -> None:
         redirect = Canned(status=302, body=b"", headers={"Location": elsewhere + "/steal"})
         with canned_server(redirect) as url:
             with pytest.raises(RemoteError, match="redirected to .*/steal; redirects are not followed"):
-                FactoryClient(url, "t0ken", "acme").get_root()
+                HttpFactoryClient(url, "t0ken", "acme").get_root()
     assert redirect.seen[0]["osf-token"] == "t0ken"
     assert target.seen == []
 
@@ -224,7 +224,7 @@ def test_redirect_is_not_followed_and_token_stays_home() -> None:
 def test_request_headers_and_paths() -> None:
     canned = Canned(body=b'{"signed": {}}')
     with canned_server(canned) as url:
-        client = FactoryClient(url + "/", "t0ken", "acme")
+        client = HttpFactoryClient(url + "/", "t0ken", "acme")
         client.get_root(production=True, version=3)
         client.get_ci_targets_key()
         client.post_root(b"{}", production=True)
@@ -251,7 +251,7 @@ def test_request_headers_and_paths() -> None:
 def test_non_sandbox_error_bodies(status, body, message) -> None:
     with canned_server(Canned(status=status, body=body)) as url:
         with pytest.raises(HTTPStatusError) as info:
-            FactoryClient(url, "t0ken", "acme").get_targets()
+            HttpFactoryClient(url, "t0ken", "acme").get_targets()
     assert message in info.value.message
     assert "\x00" not in info.value.message
     if status >= 500:
@@ -262,7 +262,7 @@ def test_real_server_409_on_ci_upload_means_out_of_sync() -> None:
     """fioctl reads any 409 on a CI root upload as "production root out of sync"."""
     with canned_server(Canned(status=409, body=b"conflict")) as url:
         with pytest.raises(HTTPStatusError) as info:
-            FactoryClient(url, "t0ken", "acme").post_root(b"{}")
+            HttpFactoryClient(url, "t0ken", "acme").post_root(b"{}")
     assert info.value.hint == PROD_OUT_OF_SYNC_HINT
 
 
@@ -289,7 +289,7 @@ def test_loopback_ignores_proxy_environment(sandbox_server, monkeypatch) -> None
 )
 def test_bad_server_urls_refused(url) -> None:
     with pytest.raises(UsageError):
-        FactoryClient(url, "t0ken", "acme")
+        HttpFactoryClient(url, "t0ken", "acme")
 
 
 @pytest.mark.parametrize(
@@ -303,17 +303,17 @@ def test_server_url_normalised(url, normal) -> None:
 @pytest.mark.parametrize("token", ["", "has space", "line\nbreak", "tab\t", "caf\u00e9", "x\r\nOSF-TOKEN: y"])
 def test_bad_tokens_refused(token) -> None:
     with pytest.raises(UsageError, match="printable ASCII"):
-        FactoryClient("http://127.0.0.1:1", token, "acme")
+        HttpFactoryClient("http://127.0.0.1:1", token, "acme")
 
 
 @pytest.mark.parametrize("factory", ["", "a/b", "..", "acme?x", "acme\n", "%2e%2e"])
 def test_bad_factory_names_refused(factory) -> None:
     with pytest.raises(UsageError, match="factory name"):
-        FactoryClient("http://127.0.0.1:1", "t0ken", factory)
+        HttpFactoryClient("http://127.0.0.1:1", "t0ken", factory)
 
 
 def test_token_never_in_repr() -> None:
-    client = FactoryClient("http://127.0.0.1:1", "sekrit-token", "acme")
+    client = HttpFactoryClient("http://127.0.0.1:1", "sekrit-token", "acme")
     assert "sekrit-token" not in repr(client)
     with pytest.raises(RemoteError) as info:
         client.get_root()

@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 from shamir_mnemonic import shamir as slip39
 from shamir_mnemonic.wordlist import WORDLIST
 
-from appliance.core.errors import UsageError
+from appliance.core.errors import ShareError, UsageError
 from appliance.core.keys import PrivateKey
 from appliance.core.paper import assemble_qr, parse_typed, sheet_text
 from appliance.core.shares import (
-    ShareError,
     frame_secret,
     mnemonic_from_qr,
     pack_mnemonic,

@@ -1,0 +1,87 @@
+"""What the officer is shown before confirming a ceremony, built as a value.
+
+``common/render.py`` draws it; nothing here prints.  Outside text in it (factory
+names, changelogs, target names) is data, never markup: the renderer shows it literally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .bundle import Request
+from .identity import PeerKey, fingerprint_words, hex_words
+from .keys import PrivateKey
+from .metadata import Envelope, Root
+from .rootdiff import diff_roots
+from .rootpair import RootPair
+from .targets import TargetLine
+
+
+@dataclass(frozen=True)
+class NewKeyLine:
+    role: str
+    keyid: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WaveTable:
+    title: str
+    lines: tuple[TargetLine, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    title: str
+    factory: str
+    request_line: str
+    station_line: str
+    current_ci: Root
+    changes: tuple[tuple[str, tuple[str, ...]], ...]  # ("CI", diff lines), ("production", diff lines)
+    new_signers: tuple[str, ...]
+    details: tuple[str, ...]
+    new_keys: tuple[NewKeyLine, ...]
+    json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
+    wave: WaveTable | None = None
+
+
+def build_review(
+    request: Request,
+    station: PeerKey,
+    current: RootPair,
+    new: RootPair | None,
+    *,
+    title: str,
+    details: Sequence[str] = (),
+    show_json: bool = False,
+    new_keys: Sequence[tuple[str, PrivateKey]] = (),
+    wave: WaveTable | None = None,
+) -> Review:
+    changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    signers: tuple[str, ...] = ()
+    if new is not None:
+        changes = (
+            ("CI", tuple(diff_roots(current.ci.meta, new.ci.meta))),
+            ("production", tuple(diff_roots(current.prod.meta, new.prod.meta))),
+        )
+        signers = tuple(s.keyid[:16] for s in new.ci.signatures)
+    return Review(
+        title=title,
+        factory=request.factory,
+        request_line=f"request {request.request_id}  created {request.created}  sequence {request.sequence}",
+        station_line=(f"signed by station {station.fingerprint[:16]}… ({' '.join(fingerprint_words(station.public))})"),
+        current_ci=current.ci,
+        changes=changes,
+        new_signers=signers,
+        details=tuple(details),
+        new_keys=tuple(NewKeyLine(role, key.keyid, tuple(hex_words(key.keyid))) for role, key in new_keys),
+        json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
+        wave=wave,
+    )
+
+
+def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> WaveTable:
+    return WaveTable(
+        f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}", tuple(lines)
+    )

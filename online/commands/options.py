@@ -1,0 +1,93 @@
+"""Command-line options shared by several tuf-online commands."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ..config import ENV_FACTORY, ENV_INSECURE_HTTP, ENV_SERVER, ENV_TOKEN, ConnectionOptions
+
+
+def server_option() -> Any:
+    return typer.Option(
+        None, "--server", help=f"Factory API base URL, e.g. https://api.foundries.io [env {ENV_SERVER}]."
+    )
+
+
+def factory_option() -> Any:
+    return typer.Option(None, "--factory", help=f"Factory name [env {ENV_FACTORY}].")
+
+
+def token_option() -> Any:
+    return typer.Option(
+        None, "--token", help=f"API token (visible in the process list; prefer --token-file or {ENV_TOKEN})."
+    )
+
+
+def token_file_option() -> Any:
+    return typer.Option(None, "--token-file", help="File holding the API token (one line).")
+
+
+def insecure_http_option() -> Any:
+    return typer.Option(
+        False,
+        "--insecure-http",
+        help=f"Allow http:// to a non-loopback server (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
+    )
+
+
+R = TypeVar("R")
+
+
+def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a command ``--server``, ``--token``, ``--token-file``, ``--insecure-http`` (and ``--factory``)
+    as one set.
+
+    The decorated command declares a parameter ``connection: ConnectionOptions``; the
+    options take its place in the command line and reach it as one value.
+    """
+
+    def decorate(command: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(command)
+        options: list[tuple[str, Any, Any]] = [
+            ("server", str | None, server_option()),
+            ("token", str | None, token_option()),
+            ("token_file", Path | None, token_file_option()),
+            ("insecure_http", bool, insecure_http_option()),
+        ]
+        if factory:
+            options.insert(0, ("factory", str | None, factory_option()))
+        # --factory where the command puts its connection parameter, the rest before --home (or last).
+        made = [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
+            for name, kind, default in options
+        ]
+        first, rest = (made[:1], made[1:]) if factory else ([], made)
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            if param.name == "connection":
+                params += first
+                continue
+            if param.name == "home":
+                params += rest
+                rest = []
+            params.append(param)
+        params += rest
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            given = {name: kwargs.pop(name) for name, _, _ in options}
+            return command(*args, connection=ConnectionOptions(**given), **kwargs)
+
+        annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}
+        annotations |= {name: kind for name, kind, _ in options}
+        wrapper.__annotations__ = annotations
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
