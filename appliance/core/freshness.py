@@ -1,4 +1,4 @@
-"""Which requests the appliance may still answer (bundle-spec.md §6.13).
+"""Which requests the appliance may still answer (bundle-spec.md §6.12).
 
 Per pinned station the appliance records, in its state file:
 
