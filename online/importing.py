@@ -20,7 +20,8 @@ from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
 from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.metadata import Root
-from appliance.core.operations import RootResult, SignTargetsRequest, WaveSignatures
+from appliance.core.operations import Operation, ResignedTargets, RootResult, SignTargetsRequest, WaveSignatures
+from appliance.core.resign import check_resign_only
 from appliance.core.resultcheck import check_result
 from appliance.core.rootpair import same_metadata
 from appliance.core.rotation import verify_new_pair
@@ -87,6 +88,10 @@ def import_bundle(
 
     if isinstance(bound.result, WaveSignatures):
         _import_wave_signatures(station, bound, bound.result, client, progress)
+    elif isinstance(bound.result, ResignedTargets):
+        from .resignimport import import_resigned_targets
+
+        import_resigned_targets(station, bound, bound.result, client, progress)
     else:
         _import_roots(station, bound, bound.result, client, progress)
 
@@ -102,6 +107,9 @@ def _import_roots(
     now = datetime.now(UTC)
     new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
+    if request.operation == Operation.RESIGN_ROOT:
+        check_resign_only(old.ci.meta, new.ci.meta, "new CI root")
+        check_resign_only(old.prod.meta, new.prod.meta, "new production root")
     device_acceptance(list(bound.histories.ci), new.ci, now, "CI")
     device_acceptance(list(bound.histories.prod), new.prod, now, "production")
 

@@ -26,7 +26,7 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "move"})
+PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "resign-root", "resign-targets", "move"})
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
@@ -104,4 +104,11 @@ def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Roo
     return rehearsal.run()
 
 
-SCENARIOS: dict[str, Scenario] = {"full": full, "root-only": root_only, "token": token}
+def expiry(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Roots and production targets expiring in 10 days: flagged, re-signed, chains checked."""
+    from .rehearsal_expiry import ExpiryRehearsal
+
+    return ExpiryRehearsal(workdir, key_type=key_type).run()
+
+
+SCENARIOS: dict[str, Scenario] = {"full": full, "root-only": root_only, "token": token, "expiry": expiry}

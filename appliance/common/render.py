@@ -21,7 +21,7 @@ from rich.text import Text
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
-from ..core.review import Review, WaveTable
+from ..core.review import ResignTable, Review, WaveTable
 from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
 
 
@@ -133,6 +133,16 @@ def wave_rich_table(wave: WaveTable) -> Table:
     return table
 
 
+def resign_rich_table(resigned: ResignTable) -> Table:
+    table = Table(title="production targets to re-sign", title_justify="left")
+    for column in ResignTable.COLUMNS:
+        table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
+    for tag, version, count, before, after, gained in resigned.rows:
+        # A tag is outside text: shown literally, never as markup.
+        table.add_row(shown(tag), str(version), str(count), before, after, str(gained))
+    return table
+
+
 def render_review(review: Review, out: Console | None = None) -> None:
     out = out or console()
     out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold")))
@@ -154,6 +164,8 @@ def render_review(review: Review, out: Console | None = None) -> None:
         out.print_json(blob.decode())
     if review.wave is not None:
         out.print(wave_rich_table(review.wave))
+    if review.resigned is not None:
+        out.print(resign_rich_table(review.resigned))
 
 
 def transcript_table(records: Sequence[dict[str, Any]]) -> Table:

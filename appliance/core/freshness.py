@@ -5,8 +5,9 @@ Per pinned station the appliance records, in its state file:
 - ``handled``: the ids of the last ``HANDLED_CAP`` requests it answered (a replay is
   recognised by its id, never guessed from a sequence number);
 - ``latest``: per factory and per stream, the sequence and id of the newest request
-  answered.  ``rotate-root`` and ``rotate-targets`` share the stream ``roots`` (both make
-  the next root version); ``sign-targets`` is its own stream.  Never trimmed.
+  answered.  ``rotate-root``, ``rotate-targets`` and ``resign-root`` share the stream
+  ``roots`` (each makes the next root version); ``sign-targets`` and ``resign-targets``
+  are streams of their own.  Never trimmed.
 - ``last_sequence``: the highest sequence answered (kept for older records).
 
 A request is refused when its id was handled (replay), or when a request of the same factory
@@ -29,7 +30,7 @@ _FRESH_HINT = "Export a fresh request on the online station and carry that one."
 
 
 def stream(operation: str) -> str:
-    return "roots" if operation in ("rotate-root", "rotate-targets") else operation
+    return "roots" if operation in ("rotate-root", "rotate-targets", "resign-root") else operation
 
 
 def check_fresh(record: Mapping[str, Any], request: Request) -> None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Protocol, Self
 from .errors import BundleError
 from .keys import PrivateKey, PublicKey, SignatureEntry
 from .metadata import Envelope, Root
+from .resign import ResignParameters
 from .rootpair import RootPair, check_pair, parse_chain, verify_history
 from .rotation import RotationParameters
 from .strictjson import JsonObject
@@ -33,6 +34,8 @@ class Operation(StrEnum):
     ROTATE_ROOT = "rotate-root"
     ROTATE_TARGETS = "rotate-targets"
     SIGN_TARGETS = "sign-targets"
+    RESIGN_ROOT = "resign-root"
+    RESIGN_TARGETS = "resign-targets"
 
     def __repr__(self) -> str:  # messages quote an operation as the string it is on the wire
         return repr(self.value)
@@ -202,6 +205,54 @@ class SignTargetsRequest:
         return {"online_targets_key": self.online_targets_key.to_dict(), "wave": self.wave.to_wire()}
 
 
+def _production_targets(payload: Mapping[str, Any], what: str) -> dict[str, Envelope]:
+    raw = payload.get("production_targets", {})
+    if not isinstance(raw, Mapping):
+        raise BundleError(f"{what} production_targets must be an object")
+    return {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in raw.items()}
+
+
+@dataclass(frozen=True)
+class ResignRootRequest:
+    """Re-sign both roots: version + 1 and a later expiry, nothing else (bundle-spec.md §10.3)."""
+
+    OPERATION: ClassVar[Operation] = Operation.RESIGN_ROOT
+
+    params: ResignParameters
+
+    @classmethod
+    def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignRootRequest:
+        return cls(ResignParameters.from_dict(parameters))
+
+    def parameters(self) -> JsonObject:
+        return self.params.to_dict()
+
+    def payload(self) -> JsonObject:
+        return {}
+
+
+@dataclass(frozen=True)
+class ResignTargetsRequest:
+    """Re-sign the named tags' current production targets with a later expiry (bundle-spec.md §10.4)."""
+
+    OPERATION: ClassVar[Operation] = Operation.RESIGN_TARGETS
+
+    params: ResignParameters
+    production_targets: Mapping[str, Envelope]
+
+    @classmethod
+    def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignTargetsRequest:
+        if not isinstance(payload.get("production_targets"), Mapping):
+            raise BundleError("request payload has no production_targets object")
+        return cls(ResignParameters.from_dict(parameters), _production_targets(payload, "request payload"))
+
+    def parameters(self) -> JsonObject:
+        return self.params.to_dict()
+
+    def payload(self) -> JsonObject:
+        return {"production_targets": {tag: env.to_dict() for tag, env in self.production_targets.items()}}
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -217,7 +268,7 @@ class NewKey:
 
 @dataclass(frozen=True)
 class RootResult:
-    """A new CI and production root pair (rotate-root, rotate-targets)."""
+    """A new CI and production root pair (rotate-root, rotate-targets, resign-root)."""
 
     ci_root: Root
     prod_root: Root
@@ -291,22 +342,54 @@ class WaveSignatures:
         }
 
 
+@dataclass(frozen=True)
+class ResignedTargets:
+    """Each tag's production targets with the new expiry and the offline signature(s) (resign-targets)."""
+
+    production_targets: Mapping[str, Envelope]
+    tarball_sha256: None = None  # resign-targets leaves the tarball unchanged
+    new_keys: tuple[NewKey, ...] = ()
+
+    @classmethod
+    def from_wire(cls, result: Mapping[str, Any]) -> ResignedTargets:
+        raw = result.get("production_targets")
+        if not isinstance(raw, Mapping) or not raw:
+            raise BundleError("response carries no re-signed production targets")
+        for tag, entry in raw.items():
+            if not isinstance(entry, Mapping) or set(entry) != {"signed", "signatures"}:
+                raise BundleError(f"response entry for tag {tag!r} is not {{signed, signatures}}")
+            if not entry["signatures"]:
+                raise BundleError(f"response carries no signature for tag {tag!r}")
+        return cls(_production_targets(result, "response"))
+
+    def to_wire(self) -> JsonObject:
+        return {"production_targets": {tag: env.to_dict() for tag, env in self.production_targets.items()}}
+
+
 # --- the registry ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class OperationKind:
-    request: type[RotateRootRequest] | type[RotateTargetsRequest] | type[SignTargetsRequest]
-    result: type[RootResult] | type[WaveSignatures]
+    request: (
+        type[RotateRootRequest]
+        | type[RotateTargetsRequest]
+        | type[SignTargetsRequest]
+        | type[ResignRootRequest]
+        | type[ResignTargetsRequest]
+    )
+    result: type[RootResult] | type[WaveSignatures] | type[ResignedTargets]
 
 
-AnyRequest = RotateRootRequest | RotateTargetsRequest | SignTargetsRequest
-AnyResult = RootResult | WaveSignatures
+AnyRequest = RotateRootRequest | RotateTargetsRequest | SignTargetsRequest | ResignRootRequest | ResignTargetsRequest
+AnyResult = RootResult | WaveSignatures | ResignedTargets
 
 KINDS: Mapping[Operation, OperationKind] = {
     Operation.ROTATE_ROOT: OperationKind(RotateRootRequest, RootResult),
     Operation.ROTATE_TARGETS: OperationKind(RotateTargetsRequest, RootResult),
     Operation.SIGN_TARGETS: OperationKind(SignTargetsRequest, WaveSignatures),
+    Operation.RESIGN_ROOT: OperationKind(ResignRootRequest, RootResult),
+    Operation.RESIGN_TARGETS: OperationKind(ResignTargetsRequest, ResignedTargets),
 }
 
 

@@ -19,6 +19,8 @@ RESULT_FIELDS: Mapping[str, frozenset[str]] = {
     "rotate-root": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
     "rotate-targets": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
     "sign-targets": frozenset({"wave", "targets_version", "signatures"}),
+    "resign-root": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
+    "resign-targets": frozenset({"production_targets"}),
 }
 _SECRET_MARKERS = ("PRIVATE KEY", "tuf-airgap-identity-secret")
 _MAX_DEPTH = 64

@@ -38,7 +38,7 @@ from ..core.identity import Identity, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult
-from ..core.review import WaveTable, build_review
+from ..core.review import ResignTable, WaveTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
@@ -114,6 +114,7 @@ class Ceremony(Generic[B]):
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
         wave: WaveTable | None = None,
+        resigned: ResignTable | None = None,
     ) -> None:
         render_review(
             build_review(
@@ -126,6 +127,7 @@ class Ceremony(Generic[B]):
                 show_json=show_json,
                 new_keys=new_keys,
                 wave=wave,
+                resigned=resigned,
             )
         )
 

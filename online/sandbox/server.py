@@ -60,6 +60,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(_REPO + r"targets\.json\Z"), "GET", "targets"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/ci-targets\.pub\Z"), "GET", "ci-key"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/\Z"), "GET", "prod-targets"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/(?P<tag>[^/]+)/resign/\Z"), "POST", "targets-resign"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "POST", "wave-create"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/\Z"), "GET", "wave"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/sign/\Z"), "POST", "wave-sign"),
@@ -152,6 +153,8 @@ class SandboxApp:
             return self._get_wave(factory, match.group("wave"))
         if isinstance(body, Refusal):
             return refusal_reply(body)
+        if kind == "targets-resign":
+            return self._resign_targets(factory, match.group("tag"), body)
         if kind == "wave-create":
             return self._create_wave(factory, body)
         if kind == "wave-sign":
@@ -174,6 +177,26 @@ class SandboxApp:
                 404, "no-production-targets", f"factory {factory} has no production targets for {tags!r}"
             )
         return json_reply(200, found)
+
+    def _resign_targets(self, factory: str, tag: str, body: bytes) -> Reply:
+        from .resign import accept_resigned_targets
+
+        with self.lock:
+            store = self._waves(factory)
+            prod = self.state.root(factory, True)
+            assert prod is not None
+            envelope = accept_resigned_targets(
+                body,
+                tag=tag,
+                current=store.production_targets(tag),
+                prod_root=prod,
+                online=self.state.online_key(factory, "targets"),
+                now=self.clock(),
+            )
+            store.save_production_targets(tag, envelope)
+        return json_reply(
+            200, {"message": f"production targets {tag} re-signed", "expires": envelope.signed["expires"]}
+        )
 
     def _get_wave(self, factory: str, name: str) -> Reply:
         wave = self._waves(factory).wave(name)

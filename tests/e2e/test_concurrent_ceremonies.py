@@ -93,7 +93,7 @@ def test_second_run_refuses_at_once_naming_the_first(world) -> None:
     first = AtPrompt(args)
     before = _digest(keys)
     second = run("appliance", *args, "--yes")
-    assert second.returncode == ConcurrentRunError.exit_code == 12
+    assert second.returncode == ConcurrentRunError.exit_code == 13
     lines = second.stderr.splitlines()
     assert len(lines) == 2, second.stderr
     assert lines[0].startswith(f"error: the home {bench.home} is in use by another run (pid {first.proc.pid}, host ")
@@ -130,7 +130,7 @@ def test_runs_started_together_never_lose_a_named_key(world) -> None:
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes.count(0) == 1, results
-    assert set(codes) <= {0, 7, 12}, results
+    assert set(codes) <= {0, 7, 13}, results
     held = {e.keyid for e in KeysArchive.from_bytes(keys.read_bytes()).entries if e.private}
     for path in bench.stick.glob("response-*.json"):
         response = open_response(path.read_bytes(), bench.appliance_pub)
@@ -143,18 +143,18 @@ def test_a_held_lock_names_its_holder_and_tampered_contents_are_shown_safely(wor
     held = lock_module.acquire(lock_module.lock_path_for_file(keys), "keys tarball", "test holder")
     try:
         refused = run("appliance", *args, "--yes")
-        assert refused.returncode == 12, refused.stderr
+        assert refused.returncode == 13, refused.stderr
         assert f"(pid {os.getpid()}, host " in refused.stderr and "command test holder" in refused.stderr
         # The holder's record is only shown: escapes stay visible, size stays bounded.
         hostile = {"pid": "\x1b[2J", "host": "h\u202e", "command": "c" * 3000, "started": "[bold]x[/]"}
         os.pwrite(held._fd, json.dumps(hostile).encode(), 0)  # type: ignore[arg-type]
         refused = run("appliance", *args, "--yes")
-        assert refused.returncode == 12
+        assert refused.returncode == 13
         assert "pid \\x1b[2J" in refused.stderr and "h\\u202e" in refused.stderr and "[bold]x[/]" in refused.stderr
         assert "\x1b" not in refused.stderr and len(refused.stderr) < 2000
         os.pwrite(held._fd, b"\xff" * 10_000, 0)  # type: ignore[arg-type]
         refused = run("appliance", *args, "--yes")
-        assert refused.returncode == 12 and "the lock file does not say" in refused.stderr
+        assert refused.returncode == 13 and "the lock file does not say" in refused.stderr
     finally:
         held.release()
     assert run("appliance", *args, "--yes").returncode == 0
