@@ -3,6 +3,10 @@
 Each scenario is a function (workdir, key type) -> (CI root, production root) that runs a
 complete rehearsal; add one by adding it to ``SCENARIOS``.
 
+``officers``: three officers, each with a station, an appliance and a tarball of their own, take
+the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
+transactions (``online.rehearsal_officers``).
+
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
@@ -111,4 +115,17 @@ def expiry(workdir: Path, key_type: str) -> tuple[Root, Root]:
     return ExpiryRehearsal(workdir, key_type=key_type).run()
 
 
-SCENARIOS: dict[str, Scenario] = {"full": full, "root-only": root_only, "token": token, "expiry": expiry}
+def officers(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Three officers go from one root key to 2-of-3, then rotate one officer out (transactions)."""
+    from .rehearsal_officers import OfficersRehearsal
+
+    return OfficersRehearsal(workdir, key_type=key_type).run()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "full": full,
+    "root-only": root_only,
+    "token": token,
+    "expiry": expiry,
+    "officers": officers,
+}

@@ -144,7 +144,13 @@ _HELD: list[Lock] = []
 
 
 def hold(path: Path, what: str, command: str) -> Lock:
-    """``acquire``, released when the command ends (``release_all``) or the process exits."""
+    """``acquire``, released when the command ends (``release_all``) or the process exits.
+
+    A lock this process already holds is held on, not taken again: commands run in-process
+    one after another (a rehearsal driving several officers' commands) are one holder."""
+    for held in _HELD:
+        if held.held and held.path == path:
+            return held
     lock = acquire(path, what, command)
     _HELD.append(lock)
     return lock

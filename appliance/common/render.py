@@ -154,7 +154,7 @@ def render_review(review: Review, out: Console | None = None) -> None:
         for line in lines:
             out.print(f"  {shown(line, MESSAGE_CAP)}")
     if review.changes:
-        out.print(f"new roots signed by: {', '.join(review.new_signers)}")
+        out.print(f"new roots signed by: {', '.join(review.new_signers)}", markup=False)
     for line in review.details:
         out.print(shown(line, MESSAGE_CAP))
     for key in review.new_keys:

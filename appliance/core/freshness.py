@@ -6,8 +6,9 @@ Per pinned station the appliance records, in its state file:
   recognised by its id, never guessed from a sequence number);
 - ``latest``: per factory and per stream, the sequence and id of the newest request
   answered.  ``rotate-root``, ``rotate-targets`` and ``resign-root`` share the stream
-  ``roots`` (each makes the next root version); ``sign-targets`` and ``resign-targets``
-  are streams of their own.  Never trimmed.
+  ``roots`` (each makes the next root version); the root updates operations
+  (``updates-*``) share ``root-updates``; ``sign-targets`` and ``resign-targets`` are
+  streams of their own.  Never trimmed.
 - ``last_sequence``: the highest sequence answered (kept for older records).
 
 A request is refused when its id was handled (replay), or when a request of the same factory
@@ -30,7 +31,11 @@ _FRESH_HINT = "Export a fresh request on the online station and carry that one."
 
 
 def stream(operation: str) -> str:
-    return "roots" if operation in ("rotate-root", "rotate-targets", "resign-root") else operation
+    if operation in ("rotate-root", "rotate-targets", "resign-root"):
+        return "roots"
+    if operation.startswith("updates-"):
+        return "root-updates"  # the changes of one staged transaction build on each other
+    return operation
 
 
 def check_fresh(record: Mapping[str, Any], request: Request) -> None:

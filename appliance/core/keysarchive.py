@@ -236,14 +236,15 @@ class KeysArchive:
         return found
 
     def token_entries_for(self, meta: RootMeta, roles: Iterable[str]) -> list[tuple[str, KeyEntry]]:
-        """(role, entry) for every key of ``roles`` whose private half is only on a token."""
+        """(role, entry) for every key of ``roles`` whose private half is only on a token, still locked."""
         out: list[tuple[str, KeyEntry]] = []
         for role in roles:
             if role not in meta.roles:
                 continue
             for public in meta.role_keys(role).values():
                 for entry in self.entries:
-                    if entry.token is not None and entry.private is None and entry.public.same_key(public):
+                    locked = entry.token is not None and entry.private is None and entry.bound is None
+                    if locked and entry.public.same_key(public):
                         if all(e is not entry for _, e in out):
                             out.append((role, entry))
                         break

@@ -28,6 +28,7 @@ from .resign import ResignParameters
 from .rootpair import RootPair, check_pair, parse_chain, verify_history
 from .rotation import RotationParameters
 from .strictjson import JsonObject
+from .txbundle import StagedChange, StagedExtras
 
 
 class Operation(StrEnum):
@@ -36,6 +37,13 @@ class Operation(StrEnum):
     SIGN_TARGETS = "sign-targets"
     RESIGN_ROOT = "resign-root"
     RESIGN_TARGETS = "resign-targets"
+    # root updates transactions (bundle-spec.md §11.4): one per staged change
+    UPDATES_ROTATE_KEY = "updates-rotate-key"
+    UPDATES_ADD_KEY = "updates-add-key"
+    UPDATES_DELETE_KEY = "updates-delete-key"
+    UPDATES_SET_THRESHOLD = "updates-set-threshold"
+    UPDATES_SIGN = "updates-sign"
+    UPDATES_SIGN_PROD_TARGETS = "updates-sign-prod-targets"
 
     def __repr__(self) -> str:  # messages quote an operation as the string it is on the wire
         return repr(self.value)
@@ -253,6 +261,49 @@ class ResignTargetsRequest:
         return {"production_targets": {tag: env.to_dict() for tag, env in self.production_targets.items()}}
 
 
+@dataclass(frozen=True)
+class StagedChangeRequest:
+    """A root updates change; the subclasses below differ only in their operation."""
+
+    OPERATION: ClassVar[Operation]
+
+    change: StagedChange
+
+    @classmethod
+    def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> Self:
+        return cls(StagedChange.from_wire(cls.OPERATION, parameters, payload))
+
+    def parameters(self) -> JsonObject:
+        return self.change.parameters()
+
+    def payload(self) -> JsonObject:
+        return self.change.payload()
+
+
+class UpdatesRotateKeyRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_ROTATE_KEY
+
+
+class UpdatesAddKeyRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_ADD_KEY
+
+
+class UpdatesDeleteKeyRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_DELETE_KEY
+
+
+class UpdatesSetThresholdRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_SET_THRESHOLD
+
+
+class UpdatesSignRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_SIGN
+
+
+class UpdatesSignProdTargetsRequest(StagedChangeRequest):
+    OPERATION = Operation.UPDATES_SIGN_PROD_TARGETS
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -366,23 +417,48 @@ class ResignedTargets:
         return {"production_targets": {tag: env.to_dict() for tag, env in self.production_targets.items()}}
 
 
+@dataclass(frozen=True)
+class StagedResult:
+    """The staged roots after a root updates change (as a ``RootResult``) and what signing added."""
+
+    roots: RootResult
+    extras: StagedExtras
+
+    @property
+    def tarball_sha256(self) -> str | None:
+        return self.roots.tarball_sha256
+
+    @property
+    def new_keys(self) -> tuple[NewKey, ...]:
+        return self.roots.new_keys
+
+    @classmethod
+    def from_wire(cls, result: Mapping[str, Any]) -> StagedResult:
+        return cls(RootResult.from_wire(result), StagedExtras.from_wire(result))
+
+    def to_wire(self) -> JsonObject:
+        return self.roots.to_wire() | self.extras.to_wire()
+
+
 # --- the registry ----------------------------------------------------------------------------
+
+
+AnyRequest = (
+    RotateRootRequest
+    | RotateTargetsRequest
+    | SignTargetsRequest
+    | ResignRootRequest
+    | ResignTargetsRequest
+    | StagedChangeRequest
+)
+AnyResult = RootResult | WaveSignatures | ResignedTargets | StagedResult
 
 
 @dataclass(frozen=True)
 class OperationKind:
-    request: (
-        type[RotateRootRequest]
-        | type[RotateTargetsRequest]
-        | type[SignTargetsRequest]
-        | type[ResignRootRequest]
-        | type[ResignTargetsRequest]
-    )
-    result: type[RootResult] | type[WaveSignatures] | type[ResignedTargets]
+    request: type[AnyRequest]
+    result: type[AnyResult]
 
-
-AnyRequest = RotateRootRequest | RotateTargetsRequest | SignTargetsRequest | ResignRootRequest | ResignTargetsRequest
-AnyResult = RootResult | WaveSignatures | ResignedTargets
 
 KINDS: Mapping[Operation, OperationKind] = {
     Operation.ROTATE_ROOT: OperationKind(RotateRootRequest, RootResult),
@@ -390,6 +466,12 @@ KINDS: Mapping[Operation, OperationKind] = {
     Operation.SIGN_TARGETS: OperationKind(SignTargetsRequest, WaveSignatures),
     Operation.RESIGN_ROOT: OperationKind(ResignRootRequest, RootResult),
     Operation.RESIGN_TARGETS: OperationKind(ResignTargetsRequest, ResignedTargets),
+    Operation.UPDATES_ROTATE_KEY: OperationKind(UpdatesRotateKeyRequest, StagedResult),
+    Operation.UPDATES_ADD_KEY: OperationKind(UpdatesAddKeyRequest, StagedResult),
+    Operation.UPDATES_DELETE_KEY: OperationKind(UpdatesDeleteKeyRequest, StagedResult),
+    Operation.UPDATES_SET_THRESHOLD: OperationKind(UpdatesSetThresholdRequest, StagedResult),
+    Operation.UPDATES_SIGN: OperationKind(UpdatesSignRequest, StagedResult),
+    Operation.UPDATES_SIGN_PROD_TARGETS: OperationKind(UpdatesSignProdTargetsRequest, StagedResult),
 }
 
 

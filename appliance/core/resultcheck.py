@@ -15,11 +15,13 @@ from typing import Any
 
 from .errors import BundleError
 
+_ROOTS = frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"})
+_STAGED = _ROOTS | {"targets_signatures", "waves_signatures", "staged_ci_sha256", "signed_by"}
 RESULT_FIELDS: Mapping[str, frozenset[str]] = {
-    "rotate-root": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
-    "rotate-targets": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
+    "rotate-root": _ROOTS,
+    "rotate-targets": _ROOTS,
     "sign-targets": frozenset({"wave", "targets_version", "signatures"}),
-    "resign-root": frozenset({"ci_root", "prod_root", "new_keys", "tarball_sha256"}),
+    "resign-root": _ROOTS,
     "resign-targets": frozenset({"production_targets"}),
 }
 _SECRET_MARKERS = ("PRIVATE KEY", "tuf-airgap-identity-secret")
@@ -54,7 +56,8 @@ def check_result(operation: str, result: Mapping[str, Any]) -> None:
             f"the response carries private key material at {found[:200]}; refusing it",
             hint="A response never holds private keys. Do not use this file; investigate where it came from.",
         )
-    allowed = RESULT_FIELDS.get(operation)
+    # every root updates operation (bundle-spec §11.4) answers with the staged roots and what signing added
+    allowed = _STAGED if operation.startswith("updates-") else RESULT_FIELDS.get(operation)
     if allowed is None:
         raise BundleError(f"responses to {operation!r} are not supported")
     unknown = sorted(set(result) - allowed)

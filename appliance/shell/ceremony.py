@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic
@@ -37,7 +37,7 @@ from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-from ..core.operations import AnyResult, RootResult
+from ..core.operations import AnyResult, RootResult, StagedResult
 from ..core.review import ResignTable, WaveTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
@@ -59,7 +59,10 @@ class Ceremony(Generic[B]):
     archive: KeysArchive
 
     @classmethod
-    def open(cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B]) -> Ceremony[B]:
+    def open(
+        cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B], new_tarball_ok: bool = False
+    ) -> Ceremony[B]:
+        """``new_tarball_ok``: a missing ``keys`` file starts an empty tarball (a new key holder's)."""
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
         # Held until the command ends: no second run may write this home or this tarball meanwhile.
@@ -72,7 +75,10 @@ class Ceremony(Generic[B]):
         data = read_capped(request, MAX_BUNDLE_BYTES, what="request")
         state = ApplianceState.from_wire(place.load_state())
         context = open_verified_request(data, station, state, kind, what=str(request))
-        archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        if new_tarball_ok and not keys.exists():
+            archive = KeysArchive.from_files({})
+        else:
+            archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
         return cls(place, identity, context, keys, out, state, archive)
 
     @property
@@ -183,11 +189,13 @@ class Ceremony(Generic[B]):
         )
 
     def respond(self, result: AnyResult, *, archive_bytes: bytes | None, now: datetime) -> Path:
-        if archive_bytes is not None and isinstance(result, RootResult):
-            self._check_tarball_on_disk(archive_bytes, result)
-            result = RootResult(
-                result.ci_root, result.prod_root, result.new_keys, hashlib.sha256(archive_bytes).hexdigest()
-            )
+        if archive_bytes is not None and isinstance(result, RootResult | StagedResult):
+            self._check_tarball_on_disk(archive_bytes, result.roots if isinstance(result, StagedResult) else result)
+            digest = hashlib.sha256(archive_bytes).hexdigest()
+            if isinstance(result, StagedResult):
+                result = replace(result, roots=replace(result.roots, tarball_sha256=digest))
+            else:
+                result = replace(result, tarball_sha256=digest)
         response = answer_with(self.request, result, now)
         data = seal(response.body(), self.identity)
         assert_no_private_material(data)

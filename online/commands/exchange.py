@@ -132,8 +132,14 @@ def import_response(
     response: Path = typer.Argument(..., help="Response bundle written by the appliance."),
     connection: ConnectionOptions = ConnectionOptions(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    direct: bool = typer.Option(
+        False,
+        "--direct",
+        help="Upload new roots with POST .../user_repo/root (for servers without the root updates API); "
+        "default: a root updates transaction.",
+    ),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(response, connection=connection, home=home)
+    import_bundle(response, connection=connection, home=home, direct=direct)

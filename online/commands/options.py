@@ -81,7 +81,7 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
 
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> R:
-            given = {name: kwargs.pop(name) for name, _, _ in options}
+            given = {name: kwargs.pop(name) for name, _, _ in options if name in kwargs}  # direct calls may omit some
             return command(*args, connection=ConnectionOptions(**given), **kwargs)
 
         annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}
