@@ -11,10 +11,17 @@ from appliance.common.durable import write_durable
 from appliance.common.render import console, root_table
 from appliance.core.bundle import seal
 from appliance.core.context import make_operation_request
-from appliance.core.errors import UsageError
+from appliance.core.errors import RemoteError, UsageError
 from appliance.core.keys import PublicKey, parse_public_key_file
 from appliance.core.metadata import Envelope, Root
-from appliance.core.operations import AnyRequest, Histories, RotateTargetsRequest
+from appliance.core.operations import (
+    AnyRequest,
+    Histories,
+    ResignTargetsRequest,
+    RotateTargetsRequest,
+)
+from appliance.core.resign import ResignParameters
+from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters
 
 from .api import FactoryClient
@@ -48,9 +55,11 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     histories = Histories(fetch_history(client, production=False), fetch_history(client, production=True))
     # Check here too so a bad server state is caught before anyone walks to the appliance.
     pair = histories.verify()
+    body = build(client)
+    _warn_expiry(pair, body)
     request = make_operation_request(
         conn.factory,
-        build(client),
+        body,
         histories,
         sequence=station.next_sequence(),
         now=datetime.now(UTC),
@@ -66,6 +75,17 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     return path
 
 
+def _warn_expiry(pair: RootPair, body: AnyRequest) -> None:
+    """Every export says so when a root (or production targets it carries) is inside the warning window."""
+    from appliance.core.expiry import assess
+
+    from .expirycheck import print_warnings, root_items, targets_items
+
+    carried = body.production_targets if isinstance(body, RotateTargetsRequest | ResignTargetsRequest) else {}
+    items = root_items(pair.ci, pair.prod) + targets_items(carried)
+    print_warnings(assess(items, datetime.now(UTC)))
+
+
 def online_key(client: FactoryClient) -> PublicKey:
     return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key")
 
@@ -77,3 +97,18 @@ def rotate_targets_request(client: FactoryClient, params: RotationParameters, ta
     found = get_production_targets(client, *tags)
     envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
     return RotateTargetsRequest(params, online_key(client), envelopes)
+
+
+def resign_targets_request(client: FactoryClient, params: ResignParameters, tags: list[str]) -> AnyRequest:
+    """resign-targets needs the tags' current production targets (every tag when none is named)."""
+    from .targets_api import get_production_targets
+
+    found = get_production_targets(client, *tags)
+    missing = [t for t in tags if t not in found]
+    if not found or missing:
+        raise RemoteError(
+            f"no production targets for {', '.join(missing) or 'any tag'} in factory {client.factory}",
+            hint="Production targets exist once a wave has completed; check the tag names.",
+        )
+    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
+    return ResignTargetsRequest(params, envelopes)

@@ -7,6 +7,10 @@ complete rehearsal; add one by adding it to ``SCENARIOS``.
 with a targets-only tarball, post, rollout, complete).  ``root-only``: rotate-root alone.
 ``waves``: a factory that already has an offline targets key, and the wave alone.
 
+``officers``: three officers, each with a station, an appliance and a tarball of their own, take
+the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
+transactions (``online.rehearsal_officers``).
+
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
@@ -31,7 +35,9 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "init-wave", "move"})
+PIN_FD_COMMANDS = frozenset(
+    {"rotate-root", "rotate-targets", "sign-targets", "init-wave", "resign-root", "resign-targets", "move"}
+)
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
@@ -115,4 +121,25 @@ def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Roo
     return rehearsal.run()
 
 
-SCENARIOS: dict[str, Scenario] = {"full": full, "root-only": root_only, "waves": waves, "token": token}
+def expiry(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Roots and production targets expiring in 10 days: flagged, re-signed, chains checked."""
+    from .rehearsal_expiry import ExpiryRehearsal
+
+    return ExpiryRehearsal(workdir, key_type=key_type).run()
+
+
+def officers(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Three officers go from one root key to 2-of-3, then rotate one officer out (transactions)."""
+    from .rehearsal_officers import OfficersRehearsal
+
+    return OfficersRehearsal(workdir, key_type=key_type).run()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "full": full,
+    "root-only": root_only,
+    "waves": waves,
+    "token": token,
+    "expiry": expiry,
+    "officers": officers,
+}

@@ -7,7 +7,19 @@ import importlib
 import typer
 
 # Module names under appliance.commands; each defines register(app: typer.Typer) -> None.
-MODULES = ("inspect", "backup", "identity", "rotate_root", "targets", "waves", "transcript", "policy", "token")
+MODULES = (
+    "inspect",
+    "backup",
+    "identity",
+    "rotate_root",
+    "targets",
+    "waves",
+    "transcript",
+    "policy",
+    "token",
+    "resign",
+    "updates",
+)
 
 
 def register_all(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
 from .metadata import Root
+from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .waveplan import WaveReview
@@ -23,6 +24,15 @@ class NewKeyLine:
     role: str
     keyid: str
     words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResignTable:
+    """resign-targets: each tag's production targets, the old and new expiry and the days gained."""
+
+    rows: tuple[tuple[str, int, int, str, str, int], ...]  # tag, version, targets, expires, new expiry, gained
+
+    COLUMNS = ("tag", "version", "targets", "expires now", "new expiry", "days gained")
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class Review:
     new_keys: tuple[NewKeyLine, ...]
     json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
     wave: WaveReview | None = None
+    resigned: ResignTable | None = None
 
 
 def build_review(
@@ -52,6 +63,7 @@ def build_review(
     show_json: bool = False,
     new_keys: Sequence[tuple[str, PrivateKey]] = (),
     wave: WaveReview | None = None,
+    resigned: ResignTable | None = None,
 ) -> Review:
     changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     signers: tuple[str, ...] = ()
@@ -74,4 +86,21 @@ def build_review(
         new_keys=tuple(NewKeyLine(role, key.keyid, tuple(hex_words(key.keyid))) for role, key in new_keys),
         json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
         wave=wave,
+        resigned=resigned,
+    )
+
+
+def resign_table(plans: Sequence[TargetsResign]) -> ResignTable:
+    return ResignTable(
+        tuple(
+            (
+                plan.tag,
+                plan.old.version,
+                len(plan.new_signed.get("targets", {})),
+                str(plan.old.signed["expires"]),
+                str(plan.new_signed["expires"]),
+                plan.days_gained,
+            )
+            for plan in plans
+        )
     )

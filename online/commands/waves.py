@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from appliance.common.identitycli import HOME_HELP
+from appliance.core.safetext import MESSAGE_CAP, shown
 
 from ..config import ConnectionOptions
 from .options import connection_options
@@ -117,7 +118,7 @@ def rollout(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Roll out a wave to a subset of production devices (fioctl waves rollout)."""
-    from appliance.common.render import console, literal
+    from appliance.common.render import console
     from appliance.core.errors import UsageError
 
     from ..targets_api import rollout_wave
@@ -135,10 +136,10 @@ def rollout(
     out = console()
     where = f'in group "{group}"' if group else "in the factory"
     verb = "would be" if dry_run else "is being"
-    out.print(literal(f"wave {wave} {verb} rolled out to {result.get('device-num', 0)} devices {where}"))
+    out.print(shown(f"wave {wave} {verb} rolled out to {result.get('device-num', 0)} devices {where}", MESSAGE_CAP))
     for key in ("device-uuids", "device-names"):
         for item in result.get(key) or []:
-            out.print(literal(f"  {item}"))
+            out.print(shown(f"  {item}"))
 
 
 @waves_app.command("complete")
@@ -179,7 +180,7 @@ def show(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Show one wave (fioctl waves show)."""
-    from appliance.common.render import console, literal
+    from appliance.common.render import console
     from appliance.core.strictjson import dumps_pretty
 
     from ..targets_api import get_wave
@@ -199,7 +200,7 @@ def show(
         ("Finished By", meta.get("updated-by")),
     ):
         if value:
-            out.print(literal(f"{label}: {value}"))
+            out.print(shown(f"{label}: {value}", MESSAGE_CAP))
     history = data.get("rollout-history") or []
     if history:
         out.print("Rollout history:")
@@ -207,10 +208,10 @@ def show(
         if isinstance(entry, dict):
             who = entry.get("group-name") or ("the factory" if entry.get("is-factory-wide") else "<deleted group>")
             line = f"  {entry.get('rollout-at')}: rollout of {entry.get('num-devices')} devices in {who}"
-            out.print(literal(line + (f" by {entry['rollout-by']}" if entry.get("rollout-by") else "")))
+            out.print(shown(line + (f" by {entry['rollout-by']}" if entry.get("rollout-by") else ""), MESSAGE_CAP))
     if show_targets:
         out.print("Targets:")
-        out.print(literal(dumps_pretty(data.get("targets")).decode()))
+        out.print_json(dumps_pretty(data.get("targets")).decode())  # the console shows every string literally
 
 
 @waves_app.command("list")
@@ -225,7 +226,7 @@ def list_(
     """List waves (fioctl waves list)."""
     from rich.table import Table
 
-    from appliance.common.render import console, literal
+    from appliance.common.render import console
 
     from ..targets_api import list_waves
 
@@ -237,7 +238,7 @@ def list_(
         meta = wave.get("change-meta") or {}
         values = (wave.get("name"), wave.get("version"), wave.get("tag"), wave.get("status"))
         dates = (meta.get("created-at"), meta.get("updated-at"))
-        table.add_row(*(literal(str(v or "")) for v in (*values, *dates)))
+        table.add_row(*(shown(str(v or "")) for v in (*values, *dates)))
     out = console()
     out.print(table)
     if data.get("next"):

@@ -150,3 +150,20 @@ def test_diff_and_rows() -> None:
 def test_parameters_round_trip() -> None:
     p = params(prune=("1", "2"), source_tag="main")
     assert WaveParameters.from_dict(p.to_dict()) == p
+
+
+def test_every_operation_is_registered_and_init_wave_round_trips() -> None:
+    from appliance.core.keys import generate_key
+    from appliance.core.operations import KINDS, InitWaveRequest, Operation, Wave, WaveSignatures, request_body
+
+    assert set(KINDS) == set(Operation)
+    assert KINDS[Operation.INIT_WAVE].result is WaveSignatures
+    p = params()
+    ci = {"rpi-lmp-5": target("5")}
+    built = build_wave_targets(p, ci, None)
+    online = generate_key("ED25519", lambda n: bytes(range(n)))
+    body = InitWaveRequest(
+        p, online.public_key, ci, None, Wave("w", Envelope(built.signed, ()), {"version": "5", "tag": "production"})
+    )
+    again = request_body(Operation.INIT_WAVE, body.parameters(), body.payload())
+    assert again == body
