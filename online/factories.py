@@ -33,6 +33,14 @@ def default_setup(state_dir: Path, factory: str, keys: Path, key_type: str) -> S
     return Setup(made.token, keys, description="factory: sandbox factory with a first-root tarball")
 
 
+def targets_key_setup(state_dir: Path, factory: str, keys: Path, key_type: str) -> Setup:
+    """Today's sandbox factory that already has an offline targets key (for a wave alone)."""
+    from .sandbox.provision import provision_factory
+
+    made = provision_factory(state_dir, factory, keys, key_type=key_type, offline_targets=True)
+    return Setup(made.token, keys, description="factory: sandbox factory with an offline targets key")
+
+
 def first_time_setup(state_dir: Path, factory: str, keys: Path, key_type: str) -> Setup:
     """A new factory whose root key is still Foundries' (served at first_root.sec); no tarball."""
     from .sandbox.provision import provision_first_time

@@ -14,11 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import AirgapError
 from appliance.core.metadata import Root
 
 from .factories import FactorySetup, Setup
+
+if TYPE_CHECKING:
+    from .config import ConnectionOptions
+    from .exporting import RequestBuilder
 
 AppRunner = Callable[[Sequence[str]], None]
 
@@ -44,13 +49,17 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
+    # False: the factory starts with an offline targets key and only the wave runs (no rotations).
+    rotations: bool = True
+    # How the factory comes to be (online/factories.py); None: today's sandbox factory.
+    factory_setup: FactorySetup | None = None
+    # Also run waves sign (sign-targets) on the posted wave with the same key before rollout.
+    sign_again: bool = False
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
     # Called with "paired" once both identities exist, then with each operation's name after
     # its ceremony: scenarios hook extra appliance steps in here (e.g. moving keys to tokens).
     after: Callable[[str], None] | None = None
-    # How the factory comes to be (online/factories.py); None: today's sandbox factory.
-    factory_setup: FactorySetup | None = None
 
     @property
     def stick(self) -> Path:
@@ -82,8 +91,8 @@ class Rehearsal:
         from appliance.core.rotation import RotationParameters
 
         from .config import ConnectionOptions
-        from .exporting import RequestBuilder, export_request
-        from .factories import default_setup
+        from .exporting import FIRST_TIME, export_request
+        from .factories import default_setup, targets_key_setup
         from .importing import import_bundle
         from .sandbox.server import SandboxServer
 
@@ -94,7 +103,7 @@ class Rehearsal:
         state_dir, keys = work / "sandbox-state", work / "offline-creds.tgz"
         station_home, appliance_home = work / "station-home", work / "appliance-home"
         token_file = work / "token"
-        setup = self.factory_setup or default_setup
+        setup = self.factory_setup or (default_setup if self.rotations else targets_key_setup)
         made = self._step("create sandbox factory", lambda: setup(state_dir, self.factory, keys, self.key_type))
         assert isinstance(made, Setup)
         out.print(made.description, markup=False)
@@ -149,25 +158,17 @@ class Rehearsal:
                 )
                 self._after(operation)
 
-            rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
-            from .exporting import FIRST_TIME
-
-            sealed = FIRST_TIME if made.first_time else None
-            ceremony("rotate-root", lambda c: RotateRootRequest(rotation, sealed), keys)
-            if self.with_targets:
-                from .exporting import rotate_targets_request, sign_targets_request
-                from .targets_api import complete_wave, create_wave
+            if self.rotations:
+                rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
+                sealed = FIRST_TIME if made.first_time else None
+                ceremony("rotate-root", lambda c: RotateRootRequest(rotation, sealed), keys)
+            if self.rotations and self.with_targets:
+                from .exporting import rotate_targets_request
 
                 targets_rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": ""})
                 ceremony("rotate-targets", lambda c: rotate_targets_request(c, targets_rotation, []), keys)
-                targets_only = work / "targets-only.tgz"
-                self._step(
-                    "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
-                )
-                api = connection.resolve().client()
-                self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
-                ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
-                self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
+            if self.with_targets or not self.rotations:
+                self._wave(state_dir, keys, connection, ceremony)
             client = connection.resolve().client()
             ci = Root.from_bytes(client.get_root())
             prod = Root.from_bytes(client.get_root(production=True))
@@ -176,3 +177,41 @@ class Rehearsal:
             out.print(f"  {seconds * 1000:8.1f} ms  {name}")
         out.print(f"  {total * 1000:8.1f} ms  total")
         return ci, prod
+
+    def _wave(
+        self,
+        state_dir: Path,
+        keys: Path,
+        connection: ConnectionOptions,
+        ceremony: Callable[[str, RequestBuilder, Path], None],
+    ) -> None:
+        """CI builds version 2; waves init → appliance init-wave (targets-only tarball) → post → rollout → complete."""
+        from datetime import UTC, datetime
+
+        from appliance.core.waves import WaveParameters, wave_expiry
+
+        from .sandbox.cibuild import with_ci_build
+        from .sandbox.state import SandboxState
+        from .targets_api import complete_wave, get_wave, rollout_wave
+        from .wavestation import init_wave_request, sign_targets_request
+
+        def ci_build() -> None:
+            state = SandboxState(state_dir)
+            current = state.ci_targets(self.factory)
+            online = state.online_key(self.factory, "targets")
+            state.store_targets(self.factory, with_ci_build(current, online, "2", datetime.now(UTC)).to_bytes())
+
+        self._step("sandbox CI: build version 2", ci_build)
+        targets_only = self.workdir / "targets-only.tgz"
+        self._step("appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)]))
+        params = WaveParameters("wave-1", "2", "production", wave_expiry(datetime.now(UTC), days=30))
+        ceremony("init-wave", lambda c: init_wave_request(c, params), targets_only)
+        if self.sign_again:
+            ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
+        api = connection.resolve().client()
+        wave = get_wave(api, "wave-1")
+        if wave.get("status") != "active":
+            raise AirgapError(f"wave-1 is {wave.get('status')!r} after posting, not active")
+        options = {"group": "rehearsal", "dry-run": False, "return-uuids": False, "return-names": False}
+        self._step("station: waves rollout", lambda: rollout_wave(api, "wave-1", options))
+        self._step("station: waves complete (threshold 2)", lambda: complete_wave(api, "wave-1"))

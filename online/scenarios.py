@@ -3,9 +3,13 @@
 Each scenario is a function (workdir, key type) -> (CI root, production root) that runs a
 complete rehearsal; add one by adding it to ``SCENARIOS``.
 
-``default`` is today's factory (same as ``full``); ``first-time`` takes over a factory whose
-root key is still Foundries'; one scenario per era of the zoo of real factories
-(tests/vectors/factories/<era>/, online/factories.py) runs the full rehearsal on it.
+``full``: rotate-root, rotate-targets, then a wave (CI build, waves init, appliance init-wave
+with a targets-only tarball, post, rollout, complete).  ``root-only``: rotate-root alone.
+``waves``: a factory that already has an offline targets key, and the wave alone.
+
+``default`` is the same as ``full``; ``first-time`` takes over a factory whose root key is
+still Foundries'; one scenario per era of the zoo of real factories (tests/vectors/factories/<era>/,
+online/factories.py) runs the full rehearsal on it.
 
 ``officers``: three officers, each with a station, an appliance and a tarball of their own, take
 the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
@@ -14,7 +18,8 @@ transactions (``online.rehearsal_officers``).
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
-signature by a root or offline targets key is made inside a token after a PIN.
+signature by a root or offline targets key is made inside a token after a PIN (the wave's
+too: init-wave, then sign-targets once more on the posted wave).
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "resign-root", "resign-targets", "move"})
+PIN_FD_COMMANDS = frozenset(
+    {"rotate-root", "rotate-targets", "sign-targets", "init-wave", "resign-root", "resign-targets", "move"}
+)
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
@@ -43,6 +50,12 @@ def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
 
 def root_only(workdir: Path, key_type: str) -> tuple[Root, Root]:
     return Rehearsal(workdir, key_type=key_type, with_targets=False).run()
+
+
+def waves(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """A factory that already has an offline targets key: CI build, waves init, appliance init-wave
+    (targets-only tarball), post, rollout, complete."""
+    return Rehearsal(workdir, key_type=key_type, rotations=False).run()
 
 
 def token_appliance(hsm: SoftHsm) -> Callable[[Sequence[str]], None]:
@@ -95,7 +108,7 @@ def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Roo
     """``hsm``: SoftHSM2 already holding TOKENS (default: a new one in ``workdir``)."""
     hsm = hsm or make_softhsm(workdir / "softhsm", TOKENS)
     run = token_appliance(hsm)
-    rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run)
+    rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run, sign_again=True)
 
     def current_root() -> Root:
         return Root.from_bytes(KeysArchive.from_bytes(rehearsal.keys.read_bytes()).files["tufrepo/roles/root.json"])
@@ -145,6 +158,7 @@ SCENARIOS: dict[str, Scenario] = {
     "default": full,
     "full": full,
     "root-only": root_only,
+    "waves": waves,
     "token": token,
     "expiry": expiry,
     "officers": officers,

@@ -17,7 +17,7 @@ def list_keys(
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
     from ..common.durable import read_capped
-    from ..common.render import console, key_table, visible
+    from ..common.render import console, key_table
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
 
@@ -28,4 +28,4 @@ def list_keys(
     out = console()
     out.print(key_table(archive.entries, parsed, archive.files))
     for note in archive.notes:
-        out.print(f"not used: {visible(note)}", markup=False)
+        out.print(f"not used: {note}")

@@ -29,6 +29,10 @@ def policy(
     place.identity()  # policy belongs to an initialised appliance
     current = place.policy()
     if require_backup_readback is not None:
+        from ..common.lock import hold_home
+
+        hold_home(place.path, "tuf-appliance policy")
+        current = place.policy()
         current["require_backup_readback"] = require_backup_readback
         place.set_policy(current)
     console().print(f"require backup read-back: {'yes' if current.get('require_backup_readback') else 'no'}")

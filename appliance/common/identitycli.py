@@ -46,24 +46,27 @@ def register_for(app: typer.Typer, side: Side) -> None:
         """Pin the other side's public key after comparing its fingerprint out loud."""
         from ..core.errors import BundleError
         from ..core.identity import PeerKey, fingerprint_groups, fingerprint_words
+        from ..core.safetext import quoted
         from .durable import read_capped
         from .home import Home, default_home
-        from .render import console
+        from .lock import hold_home
+        from .render import console, styled
         from .terminal import confirm_typed
 
         place = Home(home or default_home(side), side)
         place.identity()  # must exist first
+        hold_home(place.path, f"{side} pair")
         key = PeerKey.from_bytes(read_capped(peer, 4096, what="peer identity"), what=str(peer))
         if key.side != _other(side):
             raise BundleError(f"{peer} is a {key.side} identity; a {side} pairs with a {_other(side)}")
         words = fingerprint_words(key.public)
         out = console()
-        out.print(f"{key.side} '{key.name}'")
+        out.print(f"{key.side} {quoted(key.name)}")
         out.print(f"fingerprint: {fingerprint_groups(key.public)}")
         out.print(f"read aloud:  {' '.join(words)}")
         current = place.pinned()
         if current is not None and current.public != key.public:
-            out.print(f"[bold red]this replaces the pinned {current.side} {current.fingerprint[:16]}…[/]")
+            out.print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}…", "bold red")))
         confirm_typed(words[-1], question="Compare the words with the other side's screen.", assume_yes=yes)
         place.pin(key)
         out.print(f"pinned {key.side} {key.fingerprint[:16]}…")

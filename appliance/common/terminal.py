@@ -18,6 +18,10 @@ def confirm_typed(expected: str, *, question: str, assume_yes: bool) -> None:
         )
     sys.stderr.write(f"{question}\nType '{expected}' to continue: ")
     sys.stderr.flush()
-    answer = sys.stdin.readline().strip()
+    try:
+        answer = sys.stdin.readline().strip()
+    except BaseException:
+        sys.stderr.write("\n")  # Ctrl-C at the prompt: the error line starts on a line of its own
+        raise
     if answer != expected:
         raise AbortedByOperator("confirmation did not match; nothing was changed")

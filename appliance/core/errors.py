@@ -177,6 +177,13 @@ class ExpiryWindowError(AirgapError):
     )
 
 
+class ConcurrentRunError(AirgapError):
+    """Another run holds the lock on the keys tarball or the home this operation would write."""
+
+    exit_code = 13
+    hint = "Let the other run finish, then run this command again."
+
+
 class Refusal(Exception):
     """An HTTP error answer of the sandbox factory server: ``status``, short ``code``, human ``message``
     and optional problem list.  Not an AirgapError: the server turns it into a JSON reply, not an exit code."""

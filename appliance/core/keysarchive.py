@@ -39,6 +39,7 @@ from .keys import (
     secret_key_file,
 )
 from .metadata import RootMeta
+from .safetext import capped, quoted
 from .tokenref import TokenRef, parse_reference
 
 # A credentials.zip alone can be several MiB; the caps leave room for that and still stop a
@@ -49,18 +50,26 @@ MAX_MEMBERS = 1024
 MAX_MEMBER_BYTES = 16 * 1024 * 1024
 
 KEYS_DIR = "tufrepo/keys/"
+MAX_NAME_CHARS = 4096  # Linux PATH_MAX; fioctl's and garage-sign's names are far shorter
 
 
 def _check_name(raw: str) -> str:
     name = raw[2:] if raw.startswith("./") else raw
+    if len(name) > MAX_NAME_CHARS:
+        raise TarballError(
+            f"member {quoted(raw)} in tarball has a name longer than {MAX_NAME_CHARS} characters"
+            " (rule: names fit a file system path)"
+        )
     if not name or name.startswith("/") or "\\" in name or "\x00" in name:
-        raise TarballError(f"member {raw!r} has an unsafe path")
+        raise TarballError(f"member {quoted(raw)} has an unsafe path")
     parts = name.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise TarballError(f"member {raw!r} has an unsafe path")
+        raise TarballError(f"member {quoted(raw)} has an unsafe path")
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in _INVISIBLE for c in name):
         # No real tarball has them, and they could make a name on screen read as another.
-        raise TarballError(f"member {raw!r} has control or invisible characters in its name (rule: printable names)")
+        raise TarballError(
+            f"member {quoted(raw)} has control or invisible characters in its name (rule: printable names)"
+        )
     return name
 
 
@@ -94,8 +103,9 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
         while True:
             try:
                 member = archive.next()
-            except tarfile.TarError as exc:
-                raise TarballError(f"tar archive is damaged: {exc}") from exc
+            except (tarfile.TarError, ValueError, OverflowError) as exc:
+                # A PAX header can set any size (negative, absurd): tarfile then fails in odd ways.
+                raise TarballError(f"tar archive is damaged: {capped(str(exc))}") from exc
             if member is None:
                 break
             count += 1
@@ -107,27 +117,29 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             if member.isdir():
                 continue  # fioctl skips directory entries (TypeDir) and so do we
             if member.issym() or member.islnk():
-                raise TarballError(f"member {member.name!r} is a link; links are refused")
+                raise TarballError(f"member {quoted(member.name)} is a link; links are refused")
             if not member.isreg() or member.issparse():
-                raise TarballError(f"member {member.name!r} is not a regular file")
+                raise TarballError(f"member {quoted(member.name)} is not a regular file")
             if name.endswith("/"):
-                raise TarballError(f"member {member.name!r} is a file named like a directory")
+                raise TarballError(f"member {quoted(member.name)} is a file named like a directory")
             if name in files:
-                raise TarballError(f"member {name!r} appears twice")
+                raise TarballError(f"member {quoted(name)} appears twice")
+            if member.size < 0:
+                raise TarballError(f"member {quoted(name)} declares a negative size ({member.size})")
             if member.size > MAX_MEMBER_BYTES:
-                raise TarballError(f"member {name!r} is {member.size} bytes, more than {MAX_MEMBER_BYTES}")
+                raise TarballError(f"member {quoted(name)} is {member.size} bytes, more than {MAX_MEMBER_BYTES}")
             total += member.size
             if total > MAX_UNCOMPRESSED_BYTES:
                 raise TarballError("tarball members exceed the size cap")
             stream = archive.extractfile(member)
             if stream is None:
-                raise TarballError(f"member {name!r} cannot be read")
+                raise TarballError(f"member {quoted(name)} cannot be read")
             try:
                 content = stream.read(member.size + 1)
-            except (tarfile.TarError, OSError) as exc:
-                raise TarballError(f"member {name!r} is truncated: {exc}") from exc
+            except (tarfile.TarError, OSError, ValueError) as exc:
+                raise TarballError(f"member {quoted(name)} is truncated: {capped(str(exc))}") from exc
             if len(content) != member.size:
-                raise TarballError(f"member {name!r} is truncated")
+                raise TarballError(f"member {quoted(name)} is truncated")
             files[name] = content
         end = archive.offset
     # tarfile stops quietly at a damaged or missing header; insist on a proper end so a
@@ -312,9 +324,9 @@ class KeysArchive:
     def with_file(self, name: str, content: bytes, *, replace: bool = False) -> KeysArchive:
         """Add a member; an existing one changes only when ``replace`` says so (fioctl keeps members)."""
         if _check_name(name) != name or name.endswith("/"):
-            raise TarballError(f"refusing to add file with unsafe name {name!r}")
+            raise TarballError(f"refusing to add file with unsafe name {quoted(name)}")
         if name in self.files and self.files[name] != content and not replace:
-            raise TarballError(f"refusing to change existing member {name!r}; members are kept byte for byte")
+            raise TarballError(f"refusing to change existing member {quoted(name)}; members are kept byte for byte")
         files = dict(self.files)
         files[name] = content
         return KeysArchive.from_files(files, self.bindings)

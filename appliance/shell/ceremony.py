@@ -1,13 +1,16 @@
 """The appliance side of one ceremony: open a request, review, store keys, answer.
 
 Order of effects (each durable before the next starts):
-1. the request is verified (pinned station signature, no replay, root history);
+0. the home and the keys tarball (its real file) are locked for the rest of the run;
+1. the request is verified (pinned station signature, fresh: not answered, not superseded;
+   root history);
 2. the operator reviews and confirms;
 3. an in-progress record naming the new key id is saved (no secrets) so a crash
    after step 4 can be resumed with the same key instead of minting another;
 4. the updated keys tarball replaces the old one and is re-read: every new key
    must be found and must sign;
-5. only then is the response written, and the request's sequence consumed.
+5. the tarball on disk is read once more and must be exactly what was stored, holding every
+   key the response names; only then is the response written, and the request recorded.
 
 The rules live in the core (``core.context``, ``core.state``, ``core.review``); this
 class only sequences the effects of the shell modules that own them.
@@ -16,6 +19,7 @@ class only sequences the effects of the shell modules that own them.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ from typing import Generic
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
+from ..common.lock import hold_file, hold_home
 from ..common.render import console, render_review
 from ..common.terminal import confirm_typed
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
@@ -33,11 +38,12 @@ from ..core.identity import Identity, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult, StagedResult
-from ..core.review import ResignTable, WaveTable, build_review
+from ..core.review import ResignTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
+from ..core.waveplan import WaveReview
 from . import readback, transcriptlog
 
 ROOT_COPY = "tufrepo/roles/root.json"
@@ -61,6 +67,10 @@ class Ceremony(Generic[B]):
         the request carries a sealed first root key (a first-time takeover)."""
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
+        # Held until the command ends: no second run may write this home or this tarball meanwhile.
+        hold_home(place.path, f"tuf-appliance {kind.OPERATION.value}")
+        keys = _real_keys_path(keys)
+        hold_file(keys, "keys tarball", f"tuf-appliance {kind.OPERATION.value}")
         station = require_pinned(place.pinned(), "station")
         if not out.is_dir():
             raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
@@ -89,8 +99,6 @@ class Ceremony(Generic[B]):
     def new_key(self, key_type: str) -> tuple[PrivateKey, datetime]:
         """The key (and ceremony time) for this request: a fresh one, or, when a previous run stored
         its key in the tarball and then stopped, that same key, never a second one."""
-        import os
-
         from ..core.keys import generate_key
 
         record = self.state.resume_record(self.request.request_id)
@@ -114,7 +122,7 @@ class Ceremony(Generic[B]):
         details: Sequence[str] = (),
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
-        wave: WaveTable | None = None,
+        wave: WaveReview | None = None,
         resigned: ResignTable | None = None,
     ) -> None:
         render_review(
@@ -134,15 +142,14 @@ class Ceremony(Generic[B]):
 
     def _notes(self, new: RootPair | None) -> list[str]:
         """What the officer must know about the roots and the tarball beyond the diff."""
-        from ..common.render import literal
         from ..core.rootpair import unsignable_production_targets
 
         notes = []
         warning = unsignable_production_targets((new or self.current).prod.meta)
         if warning:
             notes.append(f"note: {warning}")
-        # Member names come from the tarball: escapes made visible, never taken as markup.
-        notes.extend(literal(f"tarball: {note}") for note in self.archive.notes)
+        # Member names come from the tarball: the literal console shows them as text, escapes visible.
+        notes.extend(f"tarball: {note}" for note in self.archive.notes)
         return notes
 
     def confirm(self, assume_yes: bool) -> None:
@@ -156,8 +163,10 @@ class Ceremony(Generic[B]):
         self.state = state
         self.home.save_state(state.to_wire())
 
-    def record_in_progress(self, new_key: PrivateKey, now: datetime) -> None:
-        self._save(self.state.begin(self.request.request_id, InProgress(new_key.keyid, format_expires(now))))
+    def record_in_progress(self, new_key: PrivateKey | None, now: datetime) -> None:
+        """``new_key`` None: an operation that makes no key (a wave) but must not answer twice."""
+        keyid = None if new_key is None else new_key.keyid
+        self._save(self.state.begin(self.request.request_id, InProgress(keyid, format_expires(now))))
         crashpoint("state:in-progress")
 
     def store_tarball(
@@ -200,6 +209,7 @@ class Ceremony(Generic[B]):
 
     def respond(self, result: AnyResult, *, archive_bytes: bytes | None, now: datetime) -> Path:
         if archive_bytes is not None and isinstance(result, RootResult | StagedResult):
+            self._check_tarball_on_disk(archive_bytes, result.roots if isinstance(result, StagedResult) else result)
             digest = hashlib.sha256(archive_bytes).hexdigest()
             if isinstance(result, StagedResult):
                 result = replace(result, roots=replace(result.roots, tarball_sha256=digest))
@@ -211,6 +221,24 @@ class Ceremony(Generic[B]):
         write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
         self._complete(response, now)
         return self.response_path
+
+    def _check_tarball_on_disk(self, archive_bytes: bytes, result: RootResult) -> None:
+        """Last check before a response names new keys: the tarball on disk, now, holds each of them.
+
+        A response naming a key the tarball lacks locks the factory out of its root once imported."""
+        raw = read_capped(self.keys_path, MAX_COMPRESSED_BYTES, what="keys tarball")
+        if raw != archive_bytes:
+            raise DurabilityError(
+                f"the keys tarball {self.keys_path} changed after this run stored it; no response was written",
+                hint="Something else wrote the tarball. Check it with 'tuf-appliance keys', then re-run this command.",
+            )
+        on_disk = KeysArchive.from_bytes(raw)
+        for key in result.new_keys:
+            if not any(e.keyid == key.keyid and e.private is not None for e in on_disk.entries):
+                raise DurabilityError(
+                    f"the keys tarball {self.keys_path} does not hold the new key {key.keyid[:16]}; "
+                    "no response was written"
+                )
 
     @property
     def response_path(self) -> Path:
@@ -245,3 +273,11 @@ class Ceremony(Generic[B]):
         out = console()
         out.print(f"response written: {self.response_path}")
         out.print(f"response digest: {response.digest()}")
+
+
+def _real_keys_path(keys: Path) -> Path:
+    """The tarball's real file: a ``--keys`` symlink stays a link, the file it names is updated."""
+    real = Path(os.path.realpath(keys))
+    if real != Path(os.path.abspath(keys)):
+        console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
+    return real

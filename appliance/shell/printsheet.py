@@ -319,9 +319,13 @@ def render_svg(page: Page) -> bytes:
     return ("\n".join(parts) + "\n").encode("utf-8")
 
 
-def terminal_qr(payload: str) -> str:
-    """A QR code in half-block characters, light modules drawn (for dark terminals)."""
+def terminal_qr(payload: str, *, ascii_only: bool = False) -> str:
+    """A QR code in half-block characters, light modules drawn (for dark terminals).
+
+    ``ascii_only``: a terminal that cannot show block characters gets two ``#`` per light module."""
     matrix = qr_matrix(payload)
+    if ascii_only:
+        return "\n".join("".join("  " if dark else "##" for dark in row) for row in matrix)
     if len(matrix) % 2:
         matrix.append([False] * len(matrix[0]))
     glyphs = {(True, True): "\u2588", (True, False): "\u2580", (False, True): "\u2584", (False, False): " "}
@@ -333,12 +337,12 @@ def terminal_qr(payload: str) -> str:
     return "\n".join(rows)
 
 
-def terminal_sheet(sheet: Sheet) -> str:
+def terminal_sheet(sheet: Sheet, *, ascii_only: bool = False) -> str:
     """The sheet as terminal text: fields, every QR part, the block and the instructions."""
     out = [sheet.title, sheet.warning, ""]
     out.extend(f"{label}: {value}" for label, value in sheet.fields)
     for caption, payload in sheet.qr:
-        out.extend(["", caption, terminal_qr(payload)])
+        out.extend(["", caption, terminal_qr(payload, ascii_only=ascii_only)])
     out.extend(["", sheet.block_title, *sheet.block, ""])
     for paragraph in sheet.instructions:
         out.extend(textwrap.wrap(paragraph, 100, subsequent_indent="   "))

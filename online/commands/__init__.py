@@ -12,6 +12,7 @@ MODULES: tuple[str, ...] = (
     "rehearse",
     "sandbox",
     "showroot",
+    "waves",
     "expiry",
     "updates",
     "downloadroots",

@@ -18,12 +18,13 @@ def rehearse(
     scenario: str = typer.Option(
         "full",
         "--scenario",
-        help="full or default (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys "
-        "on SoftHSM2 PKCS#11 tokens), expiry (roots and production targets expiring in 10 days: flagged, "
-        "re-signed, chains checked from every earlier root), officers (three root key holders go to 2-of-3, "
-        "then one is rotated out, through root updates transactions), first-time (take over a factory whose "
-        "root key is Foundries'), or an era of the zoo of real factories (tests/vectors/factories/<era>: "
-        "a-garage-2020, b-fioctl-2021, c-fioctl-2022, d-fioctl-2023, e-first-time).",
+        help="full or default (rotate-root, rotate-targets, then a wave: init-wave, rollout, complete), root-only, "
+        "waves (the wave only), token (root and targets keys on SoftHSM2 PKCS#11 tokens), expiry (roots and "
+        "production targets expiring in 10 days: flagged, re-signed, chains checked from every earlier root), "
+        "officers (three root key holders go to 2-of-3, then one is rotated out, through root updates "
+        "transactions), first-time (take over a factory whose root key is Foundries'), or an era of the zoo of "
+        "real factories (tests/vectors/factories/<era>: a-garage-2020, b-fioctl-2021, c-fioctl-2022, "
+        "d-fioctl-2023, e-first-time).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         app,
         "sandbox",
         "Built-in sandbox factory server: rehearse the whole ceremony against 127.0.0.1.",
-        {"create-factory": create_factory, "serve": serve, "faults": faults},
+        {"create-factory": create_factory, "serve": serve, "faults": faults, "ci-build": ci_build},
     )
 
 
@@ -117,11 +117,14 @@ def serve(
     import sys
     from types import FrameType
 
+    from appliance.core.safetext import visible
+
     from ..sandbox.server import SandboxServer
     from ..sandbox.state import SandboxState
 
     def log_line(line: str) -> None:
-        sys.stderr.write(line.rstrip("\n") + "\n")
+        # Request lines carry client-chosen paths: the literal-text rule applies.
+        sys.stderr.write(visible(line.rstrip("\n")) + "\n")
 
     server = SandboxServer(state_dir, host, port, log=log_line if log else None)
     url = server.bind()
@@ -133,6 +136,7 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_term)  # `kill PID` stops as cleanly as Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # here Ctrl-C is the normal way to stop
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -157,3 +161,28 @@ def faults(
         state.set_faults(fail_prod_uploads=fail_prod_uploads)
     pending = state.faults()
     typer.echo(f"fail_prod_uploads: {pending.get('fail_prod_uploads', 0)}")
+
+
+def ci_build(
+    state_dir: Path = typer.Option(..., "--state-dir", help=STATE_DIR_HELP),
+    factory: str = typer.Option(..., "--factory", help="Sandbox factory name."),
+    version: str = typer.Option(..., "--version", help="Target version CI builds."),
+    hardware_id: list[str] = typer.Option(["raspberrypi4-64"], "--hardware-id", help="Hardware id (repeatable)."),
+    tag: list[str] = typer.Option(["main"], "--tag", help="CI tag of the build (repeatable)."),
+) -> None:
+    """Stand in for a CI build: add targets of VERSION to the factory's CI targets.json (online-signed)."""
+    from datetime import UTC, datetime
+
+    from appliance.core.errors import UsageError
+
+    from ..sandbox.cibuild import with_ci_build
+    from ..sandbox.state import SandboxState
+
+    state = SandboxState(state_dir)
+    if not state.has_factory(factory):
+        raise UsageError(f"factory {factory!r} does not exist in {state_dir}")
+    current = state.ci_targets(factory)
+    online = state.online_key(factory, "targets")
+    new = with_ci_build(current, online, version, datetime.now(UTC), hardware_ids=hardware_id, tags=tag)
+    state.store_targets(factory, new.to_bytes())
+    typer.echo(f"CI targets.json v{new.version}: added version {version} for {', '.join(hardware_id)}")

@@ -32,7 +32,7 @@ from appliance.common.durable import read_capped, write_durable
 from appliance.core.bundle import is_factory_name
 from appliance.core.errors import InputFormatError, SandboxStateError, UsageError
 from appliance.core.keys import PrivateKey, secret_key_file
-from appliance.core.metadata import MAX_METADATA_BYTES, Root
+from appliance.core.metadata import MAX_METADATA_BYTES, Envelope, Root
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object
 
 from .factory import ONLINE_ROLES, FactoryData, owner_polis_id
@@ -277,6 +277,16 @@ class SandboxState:
         if not path.is_file():
             return None
         return read_capped(path, MAX_METADATA_BYTES, what="stored targets.json")
+
+    def ci_targets(self, name: str) -> Envelope:
+        """The stored CI targets.json; a factory seeded without its online keys has none."""
+        data = self.targets_bytes(name)
+        if data is None:
+            raise SandboxStateError(
+                f"factory {name} was seeded without its online keys: it has no CI targets.json",
+                hint="Seed it with --online-keys to build CI targets and waves.",
+            )
+        return Envelope.from_bytes(data, what="stored CI targets.json")
 
     def has_online_key(self, name: str, role: str) -> bool:
         obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")

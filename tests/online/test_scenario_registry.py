@@ -12,7 +12,7 @@ from online.scenarios import SCENARIOS
 def test_every_zoo_era_and_the_named_scenarios_are_registered() -> None:
     eras = {p.name for p in zoo_eras()}
     assert eras == {"a-garage-2020", "b-fioctl-2021", "c-fioctl-2022", "d-fioctl-2023", "e-first-time"}
-    named = {"default", "full", "root-only", "token", "expiry", "officers", "first-time"}
+    named = {"default", "full", "root-only", "waves", "token", "expiry", "officers", "first-time"}
     assert set(SCENARIOS) == named | eras
 
 
