@@ -24,7 +24,7 @@ def rotate_root(
     require_backup_readback: bool = typer.Option(
         False,
         "--require-backup-readback",
-        help="Withhold the response until the new key's paper backup is read back (also set by 'policy').",
+        help="Withhold the response until the new key's paper backup is read back (the default; see 'policy').",
     ),
     backup_scan: list[Path] = typer.Option([], "--backup-scan", help="Photo of the new key's backup QR code(s)."),
     backup_typed: list[Path] = typer.Option([], "--backup-typed", help="Typed lines of the new key's backup."),
@@ -55,7 +55,7 @@ def rotate_root(
     ceremony.confirm(yes)
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
-    required = require_backup_readback or bool(ceremony.home.policy().get("require_backup_readback"))
+    required = require_backup_readback or ceremony.home.readback_required()
     ceremony.require_backup(
         new_key.keyid, data, required=required, scans=backup_scan, typed=backup_typed, shares=backup_shares
     )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
-from ..core.review import Review, WaveTable
+from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, Review, WaveTable
 
 
 def console(stderr: bool = False) -> Console:
@@ -19,15 +21,25 @@ def console(stderr: bool = False) -> Console:
 
 
 def short(keyid: str) -> str:
-    return keyid[:16]
+    return keyid[:SHORT_ID]
+
+
+def print_plain(out: Console, line: str) -> None:
+    """One already laid out line, shown as it is (no markup, no re-wrapping)."""
+    out.print(Text(line), no_wrap=True, overflow="ignore", crop=False)
+
+
+def full_id_lines(keyids: Iterable[str]) -> list[Text]:
+    """Whole key ids, one per line and never wrapped: each starts with the short id shown above."""
+    return [Text(f"  {keyid}", no_wrap=True, overflow="ignore") for keyid in dict.fromkeys(keyids)]
 
 
 def root_table(root: Root, title: str) -> Table:
     meta = root.meta
-    table = Table(title=f"{title}: version {meta.version}, expires {meta.expires}", title_justify="left")
+    table = Table(title=Text(f"{title}: v{meta.version}, expires {meta.expires}"), title_justify="left")
     table.add_column("role")
     table.add_column("threshold", justify="right")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
+    table.add_column("key id", no_wrap=True)  # a short prefix: never split mid-id
     table.add_column("type")
     table.add_column("bits", justify="right")
     for name in sorted(meta.roles):
@@ -35,29 +47,42 @@ def root_table(root: Root, title: str) -> Table:
         for index, keyid in enumerate(role.keyids):
             key = meta.keys[keyid]
             table.add_row(
-                name if index == 0 else "",
+                Text(name) if index == 0 else "",
                 str(role.threshold) if index == 0 else "",
-                keyid,
+                short(keyid),
                 key.kind,
                 str(key.bits),
             )
     signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
-    table.caption = f"signed by: {signers}"
+    table.caption = Text(f"signed by: {signers}")
     table.caption_justify = "left"
     return table
 
 
+def root_key_ids(root: Root) -> list[str]:
+    return [keyid for name in sorted(root.meta.roles) for keyid in root.meta.roles[name].keyids]
+
+
+def print_root(out: Console, root: Root, title: str, *, full_ids: bool = False) -> None:
+    """A root as a table of short ids; ``full_ids`` adds each whole id on a line of its own."""
+    out.print(root_table(root, title))
+    if full_ids:
+        out.print("key ids in full:")
+        for line in full_id_lines(root_key_ids(root)):
+            out.print(line)
+
+
 def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     table = Table(title="keys in tarball", title_justify="left")
-    table.add_column("file")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
+    table.add_column("file", no_wrap=True, overflow="fold")  # whole names: the officer compares them
+    table.add_column("key id", no_wrap=True)
     table.add_column("type")
     table.add_column("private")
     table.add_column("roles in root")
     for entry in entries:
         roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
         table.add_row(
-            entry.base.rsplit("/", 1)[-1],
+            Text(entry.base.rsplit("/", 1)[-1], overflow="fold"),
             short(entry.keyid),
             entry.public.kind,
             "yes" if entry.private else ("token" if entry.token else "no"),
@@ -67,51 +92,129 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
 
 
 def wave_rich_table(wave: WaveTable) -> Table:
-    table = Table(title=wave.title, title_justify="left")
+    table = Table(title=Text(wave.title), title_justify="left")
     for column in ("target", "version", "hardware ids", "tags", "bytes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for line in wave.lines:
-        table.add_row(line.name, line.version, ", ".join(line.hardware_ids), ", ".join(line.tags), str(line.length))
+        table.add_row(
+            Text(line.name),
+            Text(line.version),
+            Text(", ".join(line.hardware_ids)),
+            Text(", ".join(line.tags)),
+            str(line.length),
+        )
+    if wave.sha256:
+        table.caption = Text(f"sha256 of the signed targets: {wave.sha256}")
+        table.caption_justify = "left"
     return table
 
 
-def render_review(review: Review, out: Console | None = None) -> None:
-    out = out or console()
-    out.rule(f"[bold]{review.title}[/] for factory [bold]{review.factory}[/]")
-    out.print(review.request_line)
-    out.print(review.station_line)
-    out.print(root_table(review.current_ci, "current CI root"))
+# --- the review: details (paged) and the summary kept above the prompt -------------------------
+
+
+def render_review_details(review: Review, out: Console, *, full_ids: bool = False) -> None:
+    """Everything the officer may read before the summary: roots, the whole diff, targets, JSON."""
+    out.rule(Text(f"{review.title} for factory {review.factory}: details"))
+    for part in review.request_line.split("  "):
+        out.print(Text(part))
+    out.print(Text(f"{review.station_line}, words:"))
+    out.print(Text(f"  {' '.join(review.station_words)}"))
+    roots = review.current_roots or (("current CI root", review.current_ci),)
+    for title, root in roots:
+        print_root(out, root, title, full_ids=full_ids)
     for label, lines in review.changes:
-        out.print(f"[bold]changes to the {label} root[/]")
+        out.print(Text(f"changes to the {label} root", style="bold"))
         for line in lines:
-            out.print(f"  {line}")
+            out.print(Text(f"  {line}"))
     if review.changes:
-        out.print(f"new roots signed by: {', '.join(review.new_signers)}")
+        out.print(Text(f"new roots signed by: {', '.join(review.new_signers)}"))
     for line in review.details:
-        out.print(line)
+        out.print(Text(line))
     for key in review.new_keys:
-        out.print(f"[bold]new {key.role} key[/]: {key.keyid}")
-        out.print(f"  read aloud: {' '.join(key.words)}")
+        out.print(Text(f"new {key.role} key: {short(key.keyid)}", style="bold"))
+        out.print(Text(f"  {key.keyid}", no_wrap=True, overflow="ignore"))
+        out.print(Text(f"  read aloud: {' '.join(key.words)}"))
     for blob in review.json_roots:
         out.print_json(blob.decode())
     if review.wave is not None:
         out.print(wave_rich_table(review.wave))
 
 
+def review_summary(review: Review, *, full_ids: bool = False) -> list[Text]:
+    """The decisive facts, at most ``SUMMARY_MAX_LINES`` lines of at most 80 columns."""
+    lines = [
+        Text(f"== confirm: {review.title} for factory {review.factory} ", style="bold"),
+        Text(f"request    {review.request_id}  sequence {review.sequence}"),
+        Text(f"station    {review.station_fingerprint[:SHORT_ID]}  words:"),
+        Text(f"           {' '.join(review.station_words)}"),
+    ]
+    changes = list(review.what_changes)
+    if len(changes) > CHANGE_LINES:
+        changes = [*changes[: CHANGE_LINES - 1], f"... and {len(changes) - CHANGE_LINES + 1} more (see details)"]
+    for index, change in enumerate(changes or ["(nothing listed)"]):
+        lines.append(Text(f"{'changes' if index == 0 else '':<11}{change}", overflow="fold"))
+    for key in review.new_keys:
+        lines.append(Text(f"new key    {key.role} {key.keyid if full_ids else short(key.keyid)}", no_wrap=True))
+        lines.append(Text(f"read aloud {' '.join(key.words)}", style="bold"))
+    return lines[:SUMMARY_MAX_LINES]
+
+
+def render_review(
+    review: Review,
+    out: Console | None = None,
+    *,
+    full_ids: bool = False,
+    pager: Callable[[list[str]], None] | None = None,
+    summary: bool = True,
+) -> None:
+    """Details first (through ``pager`` when given: it shows the lines page by page), then
+    the summary, so the summary ends directly above the confirmation prompt."""
+    out = out or console()
+    if pager is not None:
+        pager(details_lines(review, out.width, full_ids=full_ids))
+    else:
+        render_review_details(review, out, full_ids=full_ids)
+    if summary:
+        for line in review_summary(review, full_ids=full_ids):
+            out.print(line)
+
+
+def details_lines(review: Review, width: int, *, full_ids: bool = False) -> list[str]:
+    """The details as the lines a terminal ``width`` columns wide would show (for paging)."""
+    import io
+
+    capture = Console(file=io.StringIO(), width=width, highlight=False, soft_wrap=False, color_system=None)
+    render_review_details(review, capture, full_ids=full_ids)
+    text = str(capture.file.getvalue())  # type: ignore[attr-defined]
+    return text.rstrip("\n").split("\n")
+
+
 def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
+    """One row per record; times in full (never cut), key ids as short prefixes."""
     table = Table(
-        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
+        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
-        table.add_column(column)
+    table.add_column("time (UTC)", no_wrap=True, min_width=20)
+    table.add_column("operation", overflow="fold")
+    table.add_column("factory", overflow="fold")
+    table.add_column("new keys", no_wrap=True)
+    table.add_column("request", no_wrap=True)
     for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
+        new_keys = record.get("new_keys", [])
+        keys = [f"{k.get('role')} {str(k.get('keyid'))[:SHORT_ID]}" for k in new_keys if isinstance(k, dict)]
+        if not keys and isinstance(record.get("keyid"), str):
+            keys = [f"{record.get('role') or 'key'} {str(record.get('keyid'))[:SHORT_ID]}"]
+        request = record.get("request_id")
+        operation = str(record.get("operation"))
+        if record.get("from_version") is not None:
+            operation += f" from v{record.get('from_version')}"
         table.add_row(
-            str(record.get("time")),
-            str(record.get("operation")),
-            str(record.get("factory")),
-            str(record.get("from_version")),
-            keys,
-            str(record.get("request_id"))[:16],
+            Text(str(record.get("time"))),
+            Text(operation),
+            Text(str(record.get("factory", ""))),
+            Text("\n".join(keys)),
+            Text(str(request)[:8] if request else ""),
         )
     return table

@@ -157,3 +157,25 @@ def plan_restore(
         restored.append((keyid, base))
     files[ROOT_COPY] = root_bytes
     return RestorePlan(KeysArchive.from_files(files), tuple(restored))
+
+
+def stale_sheets(old: Root, new: Root, keys_path: str) -> list[str]:
+    """What the officer must hear after a ceremony that added or removed a root key: which
+    paper backups are now stale and the command that makes new ones (empty when no root key changed)."""
+    before, after = set(old.meta.role_keys("root")), set(new.meta.role_keys("root"))
+    if before == after:
+        return []
+    lines = [f"paper backups: the root keys changed (root v{old.version} -> v{new.version})"]
+    lines += [
+        f"  stale: the sheet of root key {k[:16]}: it no longer signs root v{new.version}"
+        for k in sorted(before - after)
+    ]
+    kept = sorted(before & after)
+    if kept:
+        ids = ", ".join(k[:16] for k in kept)
+        lines.append(f"  stale: every sheet that says 'root v{old.version}' (keys kept: {ids})")
+    lines += [f"  missing: no sheet yet of the new root key {k[:16]}" for k in sorted(after - before)]
+    lines.append(f"  make new sheets now (they supersede those of root v{old.version}):")
+    supersedes = f"--supersedes 'root v{old.version}'"
+    lines.append(f"  tuf-appliance backup print --keys {keys_path} {supersedes} --out root-v{new.version}.pdf")
+    return lines

@@ -2,6 +2,17 @@
 
 ``common/render.py`` draws it; nothing here prints.  Outside text in it (factory
 names, changelogs, target names) is data, never markup: the renderer shows it literally.
+
+A review has two parts, laid out for an 80x24 console:
+
+- ``details``: everything (current roots, the full diff, per-target rows, JSON), drawn
+  first and paged, or printed alone with ``--review-only``;
+- ``summary``: the decisive facts (operation, factory, request id and sequence, station
+  words, new key words, what changes), at most ``SUMMARY_MAX_LINES`` lines, drawn last so
+  they stay directly above the confirmation prompt.
+
+Every operation's review goes through ``build_review``; an operation adds its own facts
+with ``changes_summary`` (short lines) and ``details`` (any length).
 """
 
 from __future__ import annotations
@@ -12,10 +23,14 @@ from dataclasses import dataclass
 from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
-from .metadata import Envelope, Root
+from .metadata import Envelope, Root, RootMeta
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .targets import TargetLine
+
+SHORT_ID = 16  # hex digits of a key id shown by default; --full-ids adds the whole id
+SUMMARY_MAX_LINES = 14  # with the 2 prompt lines and the pager line this leaves room on 24 rows
+CHANGE_LINES = 5  # "what changes" lines in the summary; the rest are in the details
 
 
 @dataclass(frozen=True)
@@ -29,21 +44,36 @@ class NewKeyLine:
 class WaveTable:
     title: str
     lines: tuple[TargetLine, ...]
+    sha256: str = ""  # of the canonical signed targets the offline key signs
 
 
 @dataclass(frozen=True)
 class Review:
-    title: str
+    title: str  # the operation, as typed on the command line
     factory: str
     request_line: str
     station_line: str
-    current_ci: Root
+    current_ci: Root  # kept for callers that read it; the roots shown are ``current_roots``
     changes: tuple[tuple[str, tuple[str, ...]], ...]  # ("CI", diff lines), ("production", diff lines)
     new_signers: tuple[str, ...]
     details: tuple[str, ...]
     new_keys: tuple[NewKeyLine, ...]
     json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
     wave: WaveTable | None = None
+    request_id: str = ""
+    sequence: int = 0
+    station_fingerprint: str = ""
+    station_words: tuple[str, ...] = ()
+    what_changes: tuple[str, ...] = ()
+    current_roots: tuple[tuple[str, Root], ...] = ()
+
+    @property
+    def operation(self) -> str:
+        return self.title
+
+    @property
+    def confirm_phrase(self) -> str:
+        return f"{self.title} {self.factory}"
 
 
 def build_review(
@@ -57,7 +87,11 @@ def build_review(
     show_json: bool = False,
     new_keys: Sequence[tuple[str, PrivateKey]] = (),
     wave: WaveTable | None = None,
+    changes_summary: Sequence[str] = (),
+    roots_shown: Sequence[str] = ("CI", "production"),
 ) -> Review:
+    """The review of one ceremony.  ``changes_summary`` overrides the summary's "what changes"
+    lines (default: derived from the root diff); ``roots_shown`` picks the current roots in the details."""
     changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     signers: tuple[str, ...] = ()
     if new is not None:
@@ -65,12 +99,16 @@ def build_review(
             ("CI", tuple(diff_roots(current.ci.meta, new.ci.meta))),
             ("production", tuple(diff_roots(current.prod.meta, new.prod.meta))),
         )
-        signers = tuple(s.keyid[:16] for s in new.ci.signatures)
+        signers = tuple(s.keyid[:SHORT_ID] for s in new.ci.signatures)
+    summary = tuple(changes_summary)
+    if not summary and new is not None:
+        summary = tuple(summarise_root_change(current, new))
+    by_label = {"CI": current.ci, "production": current.prod}
     return Review(
         title=title,
         factory=request.factory,
         request_line=f"request {request.request_id}  created {request.created}  sequence {request.sequence}",
-        station_line=(f"signed by station {station.fingerprint[:16]}… ({' '.join(fingerprint_words(station.public))})"),
+        station_line=f"signed by station {station.fingerprint[:SHORT_ID]}",
         current_ci=current.ci,
         changes=changes,
         new_signers=signers,
@@ -78,10 +116,46 @@ def build_review(
         new_keys=tuple(NewKeyLine(role, key.keyid, tuple(hex_words(key.keyid))) for role, key in new_keys),
         json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
         wave=wave,
+        request_id=request.request_id,
+        sequence=request.sequence,
+        station_fingerprint=station.fingerprint,
+        station_words=tuple(fingerprint_words(station.public)),
+        what_changes=summary,
+        current_roots=tuple((f"current {label} root", by_label[label]) for label in roots_shown),
     )
 
 
+def summarise_root_change(current: RootPair, new: RootPair) -> list[str]:
+    """Short lines for the summary: versions, then key and threshold changes per role."""
+    lines = []
+    for label, old, after in (("CI", current.ci.meta, new.ci.meta), ("production", current.prod.meta, new.prod.meta)):
+        parts = [f"{label} root v{old.version} -> v{after.version}"]
+        parts.extend(_role_changes(old, after))
+        lines.append("; ".join(parts))
+    return lines
+
+
+def _role_changes(old: RootMeta, new: RootMeta) -> list[str]:
+    out = []
+    for name in sorted(set(old.roles) | set(new.roles)):
+        before, after = old.roles.get(name), new.roles.get(name)
+        if before is None or after is None:
+            out.append(f"{name} role {'added' if before is None else 'removed'}")
+            continue
+        added = sum(1 for k in after.keyids if k not in before.keyids)
+        removed = sum(1 for k in before.keyids if k not in after.keyids)
+        if added or removed:
+            out.append(f"{name} keys +{added} -{removed}")
+        if before.threshold != after.threshold:
+            out.append(f"{name} threshold {before.threshold} -> {after.threshold}")
+    return out
+
+
 def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> WaveTable:
+    import hashlib
+
     return WaveTable(
-        f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}", tuple(lines)
+        f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}",
+        tuple(lines),
+        hashlib.sha256(envelope.signed_bytes()).hexdigest(),
     )

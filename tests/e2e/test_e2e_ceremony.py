@@ -103,6 +103,7 @@ def _world(tmp_path: Path, *, offline_targets: bool):
     station_home, appliance_home = tmp_path / "station", tmp_path / "appliance"
     Home(station_home, "station").create(Identity("station", "st", os.urandom(32)))
     assert run("appliance", "init", "--home", str(appliance_home)).returncode == 0
+    assert run("appliance", "policy", "--home", str(appliance_home), "--no-require-backup-readback").returncode == 0
     assert (
         run(
             "appliance", "pair", "--home", str(appliance_home), "--peer", str(station_home / "identity.pub"), "--yes"
