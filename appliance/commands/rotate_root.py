@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 
@@ -31,6 +32,8 @@ def rotate_root(
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     from ..core.operations import RotateRootRequest, root_result
@@ -39,7 +42,9 @@ def rotate_root(
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, kind=RotateRootRequest)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=RotateRootRequest, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     params = ceremony.body.params

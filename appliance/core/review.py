@@ -151,6 +151,18 @@ def _role_changes(old: RootMeta, new: RootMeta) -> list[str]:
     return out
 
 
+def unused_key_reason(keyid: str, current: Root) -> str:
+    """Why a key leaves the root's key list although no ceremony step removed it: no role uses it.
+
+    fioctl drops every key no role references whenever it changes a root (``RemoveUnusedKeys``,
+    fioctl 4d9a3de); roots made by fioctl v0.15 to v0.28 still list the previous root key."""
+    return (
+        f"key {keyid[:SHORT_ID]} removed from the key list: no role of root v{current.version} uses it "
+        "(roots made by fioctl v0.15 to v0.28 still list the previous root key); "
+        "fioctl drops unused keys the same way whenever it changes a root"
+    )
+
+
 def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> WaveTable:
     import hashlib
 
