@@ -28,6 +28,7 @@ from ..common.render import console, print_plain, render_review, review_summary
 from ..common.terminal import confirm_typed, page
 from ..core.backupplan import stale_sheets
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
+from ..core.ceremonyscript import REVIEW
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
 from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, hex_words, require_pinned
@@ -165,7 +166,7 @@ class Ceremony(Generic[B]):
             raise SystemExit(0)
         confirm_typed(
             f"{operation} {self.request.factory}",
-            question=f"Check the summary against step 'Review' of: tuf-appliance script {operation}",
+            question=f"Check the summary against act {REVIEW.upper()} of: tuf-appliance script {operation}",
             assume_yes=assume_yes,
             abort_hint="Run the same command again: it shows the same request, new key and words.",
         )

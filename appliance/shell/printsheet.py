@@ -156,6 +156,20 @@ def layout(sheets: list[Sheet]) -> list[Page]:
     return pages
 
 
+SCRIPT_TEXT = 28  # 10 pt: a 78-column script line fits the narrower page (Letter) with its margins
+
+
+def document_pages(lines: list[str], running_head: str) -> list[Page]:
+    """Plain monospaced text (a ceremony script) as pages, numbered in the footer."""
+    flow = _Flow(running_head)
+    for line in lines:
+        flow.text(line, SCRIPT_TEXT, bold=line.isupper() and bool(line.strip()), leading=1.35)
+    total = len(flow.pages)
+    for number, page in enumerate(flow.pages, 1):
+        page.elements.append(Text(MARGIN, PAGE_H - MARGIN + 10, FOOT, f"{running_head} | page {number} of {total}"))
+    return flow.pages
+
+
 def _place_qr(flow: _Flow, sheet: Sheet) -> None:
     codes = []
     for caption, payload in sheet.qr:
