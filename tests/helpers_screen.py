@@ -103,16 +103,17 @@ def run_on_terminal(
     return Screen(code, text, shots, _rows(screen), pages)
 
 
+_EIGHT = r"[a-z]+(?: [a-z]+){7}"
 _MASKS = (
     (re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "YYYY-MM-DDTHH:MM:SSZ"),
     (re.compile(r"\b[0-9a-f]{8,64}\b"), lambda m: "#" * len(m.group())),
-    (re.compile(r"(words:|read aloud:?|station words)(.*)"), lambda m: m.group(1) + _words(m.group(2))),
-    (re.compile(r"^(\s{11})([a-z]+(?: [a-z]+){7})$"), lambda m: m.group(1) + _words(" " + m.group(2)).lstrip()),
+    (re.compile(rf"((?:read aloud:?|words:) ?)({_EIGHT})$"), lambda m: m.group(1) + _words(m.group(2))),
+    (re.compile(rf"^(\s+)({_EIGHT})$"), lambda m: m.group(1) + _words(m.group(2))),
 )
 
 
 def _words(text: str) -> str:
-    return re.sub(r"[a-z]+", lambda m: "w" * len(m.group()), text)
+    return " ".join("word" for _ in text.split())
 
 
 def mask(rows: Sequence[str]) -> list[str]:

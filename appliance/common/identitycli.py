@@ -71,7 +71,7 @@ def register_for(app: typer.Typer, side: Side) -> None:
         # screen is the proof that the file on this side is the key on that side.
         confirm_typed(
             "",
-            question=f"Ask the {other}'s operator to read the words its 'whoami' or 'pair' shows for itself.",
+            question=f"Ask the {other}'s operator to read aloud the words its 'whoami' shows.",
             shown=f"the {other}'s 8 words as read aloud",
             matches=same_words(fingerprint_words(key.public)),
             assume_yes=yes,
