@@ -93,8 +93,9 @@ def _cross_check(out: Any, response: Response, appliance: PeerKey) -> None:
 
     digest = response.digest()
     out.print("compare with the appliance's screen:")
-    out.print(f"  response digest, read aloud: {' '.join(hex_words(digest))}")
+    out.print("  response digest and its words (the appliance printed them last):")
     print_plain(out, f"  {digest}")
+    out.print(f"  {' '.join(hex_words(digest))}")
     out.print(f"  sealed by appliance {appliance.fingerprint[:16]}, words:")
     out.print(f"  {' '.join(fingerprint_words(appliance.public))}")
     for key in response.result.get("new_keys", []):
