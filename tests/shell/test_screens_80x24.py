@@ -216,3 +216,18 @@ def test_review_is_the_same_for_an_unchanged_request(ceremony) -> None:
     assert digest[0] == digest[1]
     assert one.returncode == 0 and not (bench.home / "state.json").exists()  # no state changed
     assert not list(bench.stick.glob("response-*"))
+
+
+def test_readme_install_and_ceremony_fit_an_80x24_console() -> None:
+    """Each command block of the README's install, ceremony and backup sections fits 80
+    columns and one screen, so the officer follows it without scrolling back."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for section in ("## Install", "## A real ceremony", "## Paper backup of root keys"):
+        body = readme.split(section, 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```sh\n(.*?)```", body, re.S)
+        assert blocks, section
+        for block in blocks:
+            lines = block.splitlines()
+            assert len(lines) <= ROWS - 4, (section, lines[0])
+            assert all(len(line) <= COLUMNS - 2 for line in lines), section
+    assert "put both commands on PATH" in readme and "/usr/local/bin/" in readme
