@@ -140,8 +140,8 @@ def sign_targets(
     details.append(f"after signing: {result.describe()} of the production root v{prod.version}")
     table = wave_table(wave.name, envelope, lines)
     summary = [
-        f"wave {wave.name}: production targets v{envelope.version}, {len(lines)} target(s)",
-        f"sha256 {table.sha256}",
+        f"wave {wave.name}: targets v{envelope.version}, {len(lines)} target(s), sha256:",
+        table.sha256,
         f"signed for production root v{prod.version}: {result.describe()}",
     ]
     ceremony.review(

@@ -263,5 +263,6 @@ class Ceremony(Generic[B]):
         pendingkey.forget(self.home, self.request.request_id)
         out = console()
         out.print(f"response written: {self.response_path}")
-        out.print(f"response digest (read aloud: {' '.join(hex_words(response.digest()))}):")
+        out.print("response digest and its words:")
         print_plain(out, f"  {response.digest()}")
+        out.print(f"  {' '.join(hex_words(response.digest()))}")

@@ -56,8 +56,9 @@ def append_ceremony(
     write_durable(home.transcript, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
     seal = entry_digest(entry)
     out = console()
-    out.print(f"transcript seal (read aloud: {' '.join(hex_words(seal))}):")
+    out.print("transcript seal and its words:")
     print_plain(out, f"  {seal}")
+    out.print(f"  {' '.join(hex_words(seal))}")
 
 
 def append_record(home: Home, identity: Identity, record: JsonObject, now: datetime) -> str:

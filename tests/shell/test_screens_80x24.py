@@ -69,7 +69,7 @@ def test_rotate_root_review_keeps_the_summary_above_the_prompt(ceremony) -> None
     after = "\n".join(screen.final)
     assert "paper backups: the root keys changed (root v1 -> v2)" in screen.output
     assert "tuf-appliance backup print --keys" in screen.output and "--supersedes 'root v1'" in screen.output
-    assert "response digest (read aloud:" in after
+    assert "response digest and its words:" in after
 
 
 def test_mistyped_confirmation_is_asked_again_and_the_rerun_keeps_the_key(ceremony) -> None:
