@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from appliance.core.metadata import MAX_METADATA_BYTES
 from appliance.core.strictjson import loads
 
 from .api import TOKEN_HEADER
+from .deadline import Watch, watched_handlers
 
 DEFAULT_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = MAX_METADATA_BYTES
@@ -57,8 +59,11 @@ CODE_HINTS: Mapping[str, str] = {
 }
 
 
-def check_server_url(url: str) -> str:
-    """Normalise a server base URL (no trailing slash); refuse anything but plain http(s)."""
+def check_server_url(url: str, *, insecure_http: bool = False) -> str:
+    """Normalise a server base URL (no trailing slash); refuse anything but plain http(s).
+
+    ``http://`` is for loopback (the sandbox) unless ``insecure_http``: elsewhere the API
+    token would cross the network in clear."""
     split = urlsplit(url.strip())
     if split.scheme not in ("http", "https"):
         raise UsageError(
@@ -75,6 +80,11 @@ def check_server_url(url: str) -> str:
         split.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise UsageError(f"server URL {url!r} has an invalid port") from None
+    if split.scheme == "http" and not insecure_http and not _is_loopback(split.hostname):
+        raise UsageError(
+            f"server URL {url!r} uses http:// for a host that is not loopback; the API token would travel in clear",
+            hint="Use https://, or pass --insecure-http (or set TUF_ONLINE_INSECURE_HTTP=1) on a network you trust.",
+        )
     return url.strip().rstrip("/")
 
 
@@ -143,14 +153,19 @@ class HttpFactoryClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        insecure_http: bool = False,
+        total_deadline: float | None = None,
     ) -> None:
-        self.server_url = check_server_url(server_url)
+        self.server_url = check_server_url(server_url, insecure_http=insecure_http)
         self._token = check_token(token)
         self.factory = check_factory(factory)
-        self.timeout = timeout
+        self.timeout = timeout  # seconds for one whole request, however slowly the server answers
+        # time.monotonic() by which everything this client does must be over (one import, say)
+        self.total_deadline = total_deadline
         self.max_response_bytes = max_response_bytes
+        self._watch: Watch | None = None
         host = urlsplit(self.server_url).hostname or ""
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), *watched_handlers(lambda: self._watch)]
         if _is_loopback(host):
             handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
@@ -196,11 +211,25 @@ class HttpFactoryClient:
         req.add_unredirected_header(TOKEN_HEADER, self._token)
         if body is not None:
             req.add_header("Content-Type", content_type)
+        seconds = self.timeout
+        if self.total_deadline is not None:
+            seconds = min(seconds, self.total_deadline - time.monotonic())
+            if seconds <= 0:
+                raise RemoteError(f"{label}: the time allowed for this operation is used up; nothing more was sent")
+        watch = Watch(seconds)
+        self._watch = watch
         try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
+            with watch, self._opener.open(req, timeout=seconds) as resp:
                 data = self._read(resp, limit, label)
+                if watch.expired:
+                    raise self._deadline_error(label, watch)
                 return Response(resp.status, dict(resp.headers.items()), data)
+        except RemoteError:
+            raise
         except urllib.error.HTTPError as exc:
+            if watch.expired:
+                exc.close()
+                raise self._deadline_error(label, watch) from None
             try:
                 error = self._status_error(exc, label, hints or {})
             finally:
@@ -209,10 +238,23 @@ class HttpFactoryClient:
             raise error from None
         except urllib.error.URLError as exc:
             # Not chained: the urllib exception holds the request, whose headers carry the token.
+            if watch.expired:
+                raise self._deadline_error(label, watch) from None
             raise self._connection_error(exc.reason, label) from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             # Not chained: the urllib exception holds the request, whose headers carry the token.
+            if watch.expired:
+                raise self._deadline_error(label, watch) from None
             raise self._connection_error(exc, label) from None
+        finally:
+            self._watch = None
+
+    def _deadline_error(self, label: str, watch: Watch) -> RemoteError:
+        where = urlsplit(self.server_url).netloc
+        return RemoteError(
+            f"{label}: no answer within {watch.seconds:g} s from {where} (the whole request, however slowly sent)",
+            hint="The server or the network is too slow or stalled; the operation can be retried.",
+        )
 
     def _read(self, resp: Any, limit: int, label: str) -> bytes:
         declared = resp.headers.get("Content-Length")

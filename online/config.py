@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 ENV_SERVER = "TUF_ONLINE_SERVER"
 ENV_TOKEN = "TUF_ONLINE_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_FACTORY = "TUF_ONLINE_FACTORY"
+ENV_INSECURE_HTTP = "TUF_ONLINE_INSECURE_HTTP"
 MAX_TOKEN_FILE_BYTES = 8 * 1024
+IMPORT_DEADLINE = 600.0  # seconds for all the server exchanges of one import
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,23 @@ class Connection:
     server: str
     factory: str
     token: str = field(repr=False)
+    insecure_http: bool = False
 
-    def client(self, timeout: float | None = None) -> FactoryClient:
-        """A FactoryClient for this connection (imported lazily to keep --help fast)."""
+    def client(self, timeout: float | None = None, total_deadline: float | None = None) -> FactoryClient:
+        """A FactoryClient for this connection (imported lazily to keep --help fast).
+
+        ``timeout`` bounds each request as a whole; ``total_deadline`` (a ``time.monotonic()``
+        value) bounds everything the client does, e.g. one import."""
         from .client import DEFAULT_TIMEOUT, HttpFactoryClient
 
-        return HttpFactoryClient(self.server, self.token, self.factory, timeout=timeout or DEFAULT_TIMEOUT)
+        return HttpFactoryClient(
+            self.server,
+            self.token,
+            self.factory,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            insecure_http=self.insecure_http,
+            total_deadline=total_deadline,
+        )
 
 
 @dataclass(frozen=True)
@@ -49,10 +62,18 @@ class ConnectionOptions:
     factory: str | None = None
     token: str | None = field(default=None, repr=False)
     token_file: Path | None = None
+    insecure_http: bool = False
 
     def resolve(self, factory: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
         """The ``Connection``; ``factory`` (e.g. from a request) overrides the option and the environment."""
-        return resolve_connection(self.server, factory or self.factory, self.token, self.token_file, env)
+        return resolve_connection(
+            self.server, factory or self.factory, self.token, self.token_file, env, insecure_http=self.insecure_http
+        )
+
+
+def insecure_http_allowed(option: bool, env: Mapping[str, str] | None = None) -> bool:
+    """``--insecure-http`` or ``TUF_ONLINE_INSECURE_HTTP=1``: plain http to a non-loopback server."""
+    return option or (os.environ if env is None else env).get(ENV_INSECURE_HTTP, "") == "1"
 
 
 def read_token_file(path: Path) -> str:
@@ -78,7 +99,7 @@ def _pick(option: str | None, env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def resolve_server(server: str | None, env: Mapping[str, str] | None = None) -> str:
+def resolve_server(server: str | None, env: Mapping[str, str] | None = None, *, insecure_http: bool = False) -> str:
     from .client import check_server_url
 
     value = _pick(server, os.environ if env is None else env, ENV_SERVER)
@@ -87,7 +108,7 @@ def resolve_server(server: str | None, env: Mapping[str, str] | None = None) -> 
             "no factory server given",
             hint=f"Pass --server URL or set {ENV_SERVER} (the sandbox prints its URL when it starts).",
         )
-    return check_server_url(value)
+    return check_server_url(value, insecure_http=insecure_http_allowed(insecure_http, env))
 
 
 def resolve_factory(factory: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -118,14 +139,18 @@ def resolve_connection(
     token: str | None,
     token_file: Path | None,
     env: Mapping[str, str] | None = None,
+    *,
+    insecure_http: bool = False,
 ) -> Connection:
+    allowed = insecure_http_allowed(insecure_http, env)
     return Connection(
-        server=resolve_server(server, env),
+        server=resolve_server(server, env, insecure_http=allowed),
         factory=resolve_factory(factory, env),
         token=resolve_token(token, token_file, env),
+        insecure_http=allowed,
     )
 
 
 def make_client(server: str | None, token: str | None, token_file: Path | None, factory: str) -> FactoryClient:
     """A FactoryClient for ``factory`` with server and token resolved as above."""
-    return Connection(resolve_server(server), resolve_factory(factory), resolve_token(token, token_file)).client()
+    return resolve_connection(server, factory, token, token_file).client()

@@ -14,7 +14,16 @@ from appliance.core.context import make_operation_request
 from appliance.core.errors import RemoteError, UsageError
 from appliance.core.keys import PublicKey, parse_public_key_file
 from appliance.core.metadata import Envelope, Root
-from appliance.core.operations import AnyRequest, Histories, RotateTargetsRequest, SignTargetsRequest, Wave
+from appliance.core.operations import (
+    AnyRequest,
+    Histories,
+    ResignTargetsRequest,
+    RotateTargetsRequest,
+    SignTargetsRequest,
+    Wave,
+)
+from appliance.core.resign import ResignParameters
+from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters
 
 from .api import FactoryClient
@@ -48,9 +57,11 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     histories = Histories(fetch_history(client, production=False), fetch_history(client, production=True))
     # Check here too so a bad server state is caught before anyone walks to the appliance.
     pair = histories.verify()
+    body = build(client)
+    _warn_expiry(pair, body)
     request = make_operation_request(
         conn.factory,
-        build(client),
+        body,
         histories,
         sequence=station.next_sequence(),
         now=datetime.now(UTC),
@@ -64,6 +75,17 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     shown.print(root_table(pair.ci, f"{conn.factory} CI root"))
     shown.print(f"{request.operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path
+
+
+def _warn_expiry(pair: RootPair, body: AnyRequest) -> None:
+    """Every export says so when a root (or production targets it carries) is inside the warning window."""
+    from appliance.core.expiry import assess
+
+    from .expirycheck import print_warnings, root_items, targets_items
+
+    carried = body.production_targets if isinstance(body, RotateTargetsRequest | ResignTargetsRequest) else {}
+    items = root_items(pair.ci, pair.prod) + targets_items(carried)
+    print_warnings(assess(items, datetime.now(UTC)))
 
 
 def _online_key(client: FactoryClient) -> PublicKey:
@@ -87,3 +109,18 @@ def sign_targets_request(client: FactoryClient, wave: str) -> AnyRequest:
         raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
     picked = {k: data[k] for k in Wave.WIRE_FIELDS if k in data}
     return SignTargetsRequest(Wave.from_wire(picked), _online_key(client))
+
+
+def resign_targets_request(client: FactoryClient, params: ResignParameters, tags: list[str]) -> AnyRequest:
+    """resign-targets needs the tags' current production targets (every tag when none is named)."""
+    from .targets_api import get_production_targets
+
+    found = get_production_targets(client, *tags)
+    missing = [t for t in tags if t not in found]
+    if not found or missing:
+        raise RemoteError(
+            f"no production targets for {', '.join(missing) or 'any tag'} in factory {client.factory}",
+            hint="Production targets exist once a wave has completed; check the tag names.",
+        )
+    envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
+    return ResignTargetsRequest(params, envelopes)

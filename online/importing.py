@@ -1,14 +1,18 @@
 """Verify a response bundle and apply it to the factory, resumably.
 
-Upload order is CI root, then production root (the server refuses a production
-root whose CI twin is missing).  Before each upload the server's current root is
-read: if it already is the new root the step is done, if it is the old root the
-step runs, anything else stops the import.  Re-running after any failure
-therefore finishes the job, and re-importing a finished response changes nothing.
+New roots go up through a root updates transaction by default (init, stage both roots,
+apply; ``online.txstation``), as fioctl does today.  ``direct`` uploads them with
+``POST …/user_repo/root`` for servers without that API: CI root, then production root
+(the server refuses a production root whose CI twin is missing).  Before each step the
+server's current roots are read: if they already are the new roots the step is done, if
+they are the old roots the step runs, anything else stops the import.  Re-running after
+any failure therefore finishes the job, and re-importing a finished response changes nothing.
+Responses to root updates operations are staged into the transaction the station takes part in.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,19 +20,28 @@ from typing import Any
 
 from appliance.common.durable import crashpoint, read_capped
 from appliance.common.render import console, root_table
-from appliance.core.bundle import MAX_BUNDLE_BYTES, Response, open_response
+from appliance.core.bundle import MAX_BUNDLE_BYTES, Response, check_binding, open_response
 from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import AirgapError, BundleError, RemoteError, VerificationError
 from appliance.core.identity import PeerKey
 from appliance.core.metadata import Root
-from appliance.core.operations import RootResult, SignTargetsRequest, WaveSignatures
-from appliance.core.rootpair import same_metadata
+from appliance.core.operations import (
+    Operation,
+    ResignedTargets,
+    RootResult,
+    SignTargetsRequest,
+    StagedResult,
+    WaveSignatures,
+)
+from appliance.core.resign import check_resign_only
+from appliance.core.resultcheck import check_result
+from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.state import ImportProgress
 from appliance.core.verify import verify_root_chain
 
 from .api import FactoryClient
-from .config import ConnectionOptions
+from .config import IMPORT_DEADLINE, ConnectionOptions
 from .station import Station
 
 
@@ -62,13 +75,25 @@ def _upload_step(client: FactoryClient, old: Root, new: Root, production: bool) 
     return True
 
 
-def import_bundle(response_path: Path, *, connection: ConnectionOptions, home: Path | None) -> None:
+def import_bundle(
+    response_path: Path,
+    *,
+    connection: ConnectionOptions,
+    home: Path | None,
+    direct: bool = False,
+    total_seconds: float = IMPORT_DEADLINE,
+) -> None:
+    """``direct``: upload new roots with ``POST …/root`` (servers without the root updates API).
+    ``total_seconds`` bounds all the server exchanges of this import together."""
+    deadline = time.monotonic() + total_seconds
     station = Station(home)
     appliance = station.appliance()
     response = open_response(
         read_capped(response_path, MAX_BUNDLE_BYTES, what="response"), appliance, what=str(response_path)
     )
     request = station.pending_request(response.request_id)
+    check_binding(response, request)
+    check_result(response.operation, response.result)  # before any of it is parsed or used
     bound = bind_response(response, request)
     out = console()
     _cross_check(out, response, appliance)
@@ -78,12 +103,20 @@ def import_bundle(response_path: Path, *, connection: ConnectionOptions, home: P
         return
 
     def client() -> FactoryClient:  # resolved only when the server is needed
-        return connection.resolve(request.factory).client()
+        return connection.resolve(request.factory).client(total_deadline=deadline)
 
     if isinstance(bound.result, WaveSignatures):
         _import_wave_signatures(station, bound, bound.result, client, progress)
+    elif isinstance(bound.result, ResignedTargets):
+        from .resignimport import import_resigned_targets
+
+        import_resigned_targets(station, bound, bound.result, client, progress)
+    elif isinstance(bound.result, StagedResult):
+        from .txstation import import_update
+
+        import_update(station, bound, bound.result, client())
     else:
-        _import_roots(station, bound, bound.result, client, progress)
+        _import_roots(station, bound, bound.result, client, progress, direct=direct)
 
 
 def _cross_check(out: Any, response: Response, appliance: PeerKey) -> None:
@@ -110,19 +143,46 @@ def _import_roots(
     result: RootResult,
     client: Callable[[], FactoryClient],
     progress: ImportProgress,
+    *,
+    direct: bool,
 ) -> None:
     request, out = bound.request, console()
     now = datetime.now(UTC)
     new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
+    if request.operation == Operation.RESIGN_ROOT:
+        check_resign_only(old.ci.meta, new.ci.meta, "new CI root")
+        check_resign_only(old.prod.meta, new.prod.meta, "new production root")
     device_acceptance(list(bound.histories.ci), new.ci, now, "CI")
     device_acceptance(list(bound.histories.prod), new.prod, now, "production")
 
     api = client()
+    if not direct:
+        from .txstation import upload_via_transaction
+
+        upload_via_transaction(api, old, new, request.operation)
+        progress = progress.prod_done()
+    else:
+        progress = _upload_direct(station, request.request_id, api, old, new, progress)
+    for production, expected in ((False, new.ci), (True, new.prod)):
+        served = Root.from_bytes(api.get_root(production=production), what="uploaded root")
+        if not same_metadata(served, expected):
+            raise RemoteError(
+                "the server does not serve the root that was uploaded", hint="Investigate before retrying."
+            )
+    station.save_progress(request.request_id, progress.finished())
+    out.print(root_table(new.ci, f"{request.factory} CI root now"))
+    out.print(root_table(new.prod, f"{request.factory} production root now"))
+
+
+def _upload_direct(
+    station: Station, request_id: str, api: FactoryClient, old: RootPair, new: RootPair, progress: ImportProgress
+) -> ImportProgress:
+    out = console()
     if _upload_step(api, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
     progress = progress.ci_done()
-    station.save_progress(request.request_id, progress)
+    station.save_progress(request_id, progress)
     crashpoint("import:ci-uploaded")
     try:
         uploaded = _upload_step(api, old.prod, new.prod, production=True)
@@ -135,16 +195,8 @@ def _import_roots(
     if uploaded:
         out.print(f"uploaded production root v{new.prod.version}")
     progress = progress.prod_done()
-    station.save_progress(request.request_id, progress)
-    for production, expected in ((False, new.ci), (True, new.prod)):
-        served = Root.from_bytes(api.get_root(production=production), what="uploaded root")
-        if not same_metadata(served, expected):
-            raise RemoteError(
-                "the server does not serve the root that was uploaded", hint="Investigate before retrying."
-            )
-    station.save_progress(request.request_id, progress.finished())
-    out.print(root_table(new.ci, f"{request.factory} CI root now"))
-    out.print(root_table(new.prod, f"{request.factory} production root now"))
+    station.save_progress(request_id, progress)
+    return progress
 
 
 def _import_wave_signatures(

@@ -3,6 +3,10 @@
 Each scenario is a function (workdir, key type) -> (CI root, production root) that runs a
 complete rehearsal; add one by adding it to ``SCENARIOS``.
 
+``officers``: three officers, each with a station, an appliance and a tarball of their own, take
+the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
+transactions (``online.rehearsal_officers``).
+
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
@@ -26,7 +30,7 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "move"})
+PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "resign-root", "resign-targets", "move"})
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
@@ -104,4 +108,24 @@ def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Roo
     return rehearsal.run()
 
 
-SCENARIOS: dict[str, Scenario] = {"full": full, "root-only": root_only, "token": token}
+def expiry(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Roots and production targets expiring in 10 days: flagged, re-signed, chains checked."""
+    from .rehearsal_expiry import ExpiryRehearsal
+
+    return ExpiryRehearsal(workdir, key_type=key_type).run()
+
+
+def officers(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """Three officers go from one root key to 2-of-3, then rotate one officer out (transactions)."""
+    from .rehearsal_officers import OfficersRehearsal
+
+    return OfficersRehearsal(workdir, key_type=key_type).run()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "full": full,
+    "root-only": root_only,
+    "token": token,
+    "expiry": expiry,
+    "officers": officers,
+}

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from appliance.core.errors import HTTPStatusError
+from appliance.core.metadata import Envelope
 from appliance.core.strictjson import dumps_compact, loads_object
 
 from .api import FactoryClient
@@ -73,4 +74,19 @@ def complete_wave(client: FactoryClient, wave: str) -> None:
         _factory_path(client, f"waves/{quote(wave, safe='')}/complete/"),
         body=b"{}",
         what=f"completing wave {wave} of factory {client.factory}",
+    )
+
+
+def resign_production_targets(client: FactoryClient, tag: str, document: Envelope) -> None:
+    """Sandbox ``POST /ota/factories/<f>/prod-targets/<tag>/resign/`` with ``{"signed", "signatures"}``.
+
+    The offline-signed document differs from the tag's current production targets only in
+    ``expires``; the server adds its online signature.  How the real server takes an offline
+    expiry refresh is not known (bundle-spec.md §10.4), so this endpoint is the sandbox's.
+    """
+    client.request(
+        "POST",
+        _factory_path(client, f"prod-targets/{quote(tag, safe='')}/resign/"),
+        body=dumps_compact({"signed": document.signed, "signatures": [s.to_dict() for s in document.signatures]}),
+        what=f"re-signing production targets {tag} of factory {client.factory}",
     )

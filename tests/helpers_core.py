@@ -106,6 +106,7 @@ def bad_signature(key: PrivateKey) -> SignatureEntry:
 
 # --- tarballs ---------------------------------------------------------------
 
+
 def tgz(members: Iterable[Member | tuple[str, bytes]], *, fmt: int = tarfile.PAX_FORMAT) -> bytes:
     return gzip.compress(tar_bytes(members, fmt=fmt), mtime=0)
 

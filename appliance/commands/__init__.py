@@ -7,7 +7,19 @@ import importlib
 import typer
 
 # Module names under appliance.commands; each defines register(app: typer.Typer) -> None.
-MODULES = ("inspect", "backup", "identity", "rotate_root", "targets", "transcript", "policy", "token", "script")
+MODULES = (
+    "inspect",
+    "backup",
+    "identity",
+    "rotate_root",
+    "targets",
+    "transcript",
+    "policy",
+    "token",
+    "resign",
+    "updates",
+    "script",
+)
 
 
 def register_all(app: typer.Typer) -> None:

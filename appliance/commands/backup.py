@@ -37,12 +37,19 @@ def register(app: typer.Typer) -> None:
 # --- shared helpers --------------------------------------------------------------------------
 
 
+def _screen(message: str, stream: object) -> str:
+    """The literal-text rule for this module's plain writes (names and paths come from outside)."""
+    from ..core.safetext import for_terminal
+
+    return for_terminal(message, getattr(stream, "encoding", None))
+
+
 def _out(message: str) -> None:
-    sys.stdout.write(message + "\n")
+    sys.stdout.write(_screen(message, sys.stdout) + "\n")
 
 
 def _err(message: str) -> None:
-    typer.secho(message.rstrip("\n"), err=True, fg=typer.colors.RED, bold=True)
+    typer.secho(_screen(message.rstrip("\n"), sys.stderr), err=True, fg=typer.colors.RED, bold=True)
 
 
 def wait_after_warning() -> None:
@@ -130,8 +137,9 @@ def print_backup(
         _out(f"wrote {len(sheets)} sheet(s) to {names} (mode 0600, secret material)")
     if terminal:
         columns = terminal_size()[0]
+        plain = not (sys.stdout.encoding or "").lower().replace("-", "").startswith("utf")
         for sheet in sheets:
-            sys.stdout.write(terminal_sheet(sheet, columns) + "\n")
+            _out(terminal_sheet(sheet, columns, ascii_only=plain))
         _err(TERMINAL_WARNING)
     for entry in entries:
         _out(f"key {entry.keyid} ({entry.public.kind}, {', '.join(roles_of(parsed_root, entry)) or 'no role'})")

@@ -34,6 +34,9 @@ def policy(
     out = console()
     before = place.readback_required()
     if require_backup_readback is not None and require_backup_readback != before:
+        from ..common.lock import hold_home
+
+        hold_home(place.path, "tuf-appliance policy")
         current = place.policy()
         current["require_backup_readback"] = require_backup_readback
         place.set_policy(current)

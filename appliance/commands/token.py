@@ -40,10 +40,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _say(text: str) -> None:
-    # Plain lines, never wrapped: officers compare whole key ids and serials.
+    # Plain lines, never wrapped: officers compare whole key ids and serials.  Token labels,
+    # serials and manufacturers come from the hardware: the literal-text rule applies.
     import sys
 
-    sys.stdout.write(text + "\n")
+    from ..core.safetext import for_terminal
+
+    sys.stdout.write(for_terminal(text, sys.stdout.encoding) + "\n")
 
 
 def _parse_token_spec(spec: str) -> tuple[str, str | None]:
@@ -92,10 +95,15 @@ def list_tokens(module: str | None = typer.Option(None, "--module", help=MODULE_
 # --- shared: the tarball and the appliance home ------------------------------------------------
 
 
-def _load(keys: Path) -> KeysArchive:
+def _load(keys: Path, home: Path | None, command: str) -> KeysArchive:
+    """Lock the appliance home and the tarball for the rest of the command, then read the tarball."""
     from ..common.durable import read_capped
+    from ..common.home import default_home
+    from ..common.lock import hold_file, hold_home
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 
+    hold_home(home or default_home("appliance"), command)
+    hold_file(keys, "keys tarball", command)
     return KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
 
 
@@ -201,7 +209,7 @@ def generate_key(
         raise UsageError("--role must be root or targets")
     if rsa_bits < RSA_MIN_BITS:
         raise UsageError(f"--rsa-bits must be at least {RSA_MIN_BITS}")
-    archive = _load(keys)
+    archive = _load(keys, home, "tuf-appliance token generate")
     token_label, serial = _parse_token_spec(token)
     path = module_path(module)
     info = find_token(load(path), label=token_label, serial=serial)
@@ -285,7 +293,7 @@ def move_key(
     specs = [_parse_token_spec(t) for t in token]
     if len(set(specs)) != len(specs):
         raise UsageError("the same --token is named twice")
-    archive = _load(keys)
+    archive = _load(keys, home, "tuf-appliance token move")
     found = [e for e in archive.entries if e.private is not None and e.keyid.startswith(prefix)]
     if not found:
         raise KeyMissingError(f"the keys tarball holds no private key whose id starts with {prefix}")

@@ -3,12 +3,15 @@ translation of AirgapError into one clean message, a hint and the class's exit c
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 
 import typer
 
-from ..core.errors import AirgapError
+from ..core.errors import AbortedByOperator, AirgapError
+from ..core.safetext import MESSAGE_CAP, capped_middle, for_terminal
 
 
 def make_app(name: str, help_text: str) -> typer.Typer:
@@ -36,6 +39,11 @@ def make_app(name: str, help_text: str) -> typer.Typer:
     return app
 
 
+def _line(text: str) -> str:
+    """One line of an error report: the literal-text rule, capped, ASCII if the terminal needs it."""
+    return for_terminal(capped_middle(text, MESSAGE_CAP), getattr(sys.stderr, "encoding", None), keep_newlines=False)
+
+
 def add_group(app: typer.Typer, name: str, help_text: str, commands: Mapping[str, Callable[..., None]]) -> None:
     """A sub-command group ``name`` holding ``commands`` (name -> function), in that order."""
     group = typer.Typer(help=help_text, no_args_is_help=True)
@@ -45,21 +53,54 @@ def add_group(app: typer.Typer, name: str, help_text: str, commands: Mapping[str
 
 
 def report(exc: AirgapError) -> int:
-    sys.stderr.write(f"error: {exc.message}\n")
+    sys.stderr.write(f"error: {_line(exc.message)}\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(f"hint: {_line(exc.hint)}\n")
     return exc.exit_code
+
+
+class OperatorInterrupt(BaseException):
+    """Ctrl-C, raised by our SIGINT handler.  Not an Exception (nothing may swallow it) and
+    not a KeyboardInterrupt (the CLI framework would turn that into a silent exit 130)."""
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise OperatorInterrupt
+
+
+def _survive_any_encoding() -> None:
+    """A terminal that cannot encode some character gets an escape instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 def run_cli(app: typer.Typer, prog_name: str, register: Callable[[typer.Typer], None] | None = None) -> None:
     """Register the commands (late, to keep imports lazy) and run the app; AirgapError never
-    produces a traceback (nor shows locals)."""
+    produces a traceback (nor shows locals).
+
+    Ctrl-C anywhere is an operator abort: one line and exit 9, like a declined confirmation
+    (durable writes remove their temporary file on the way out, so nothing is half written).
+    """
+    _survive_any_encoding()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
     if register is not None:
         register(app)
     try:
         app(prog_name=prog_name, standalone_mode=True)
     except AirgapError as exc:
         sys.exit(report(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted; nothing further was written\n")
-        sys.exit(130)
+    except (OperatorInterrupt, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted by the operator; the operation stopped before completing\n")
+        sys.exit(AbortedByOperator.exit_code)
+    finally:
+        _release_locks()
+
+
+def _release_locks() -> None:
+    """Locks a command took (appliance.common.lock) end with it; imported only if it was used."""
+    lock = sys.modules.get("appliance.common.lock")
+    if lock is not None:
+        lock.release_all()

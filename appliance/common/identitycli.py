@@ -46,13 +46,16 @@ def register_for(app: typer.Typer, side: Side) -> None:
         """Pin the other side's public key after its words, read aloud from its screen, match."""
         from ..core.errors import UsageError
         from ..core.identity import PeerKey, fingerprint_words
+        from ..core.safetext import quoted
         from .durable import read_capped
         from .home import Home, default_home
-        from .render import console
+        from .lock import hold_home
+        from .render import console, styled
         from .terminal import confirm_typed, same_words
 
         place = Home(home or default_home(side), side)
         me = place.identity()  # must exist first
+        hold_home(place.path, f"{side} pair")
         key = PeerKey.from_bytes(read_capped(peer, 4096, what="peer identity"), what=str(peer))
         other = _other(side)
         if key.side != other:
@@ -61,12 +64,12 @@ def register_for(app: typer.Typer, side: Side) -> None:
                 hint=f"Copy identity.pub from the {other}'s home (its 'whoami' shows it).",
             )
         out = console()
-        out.print(f"pairing this {side} with the {other} '{key.name}'")
+        out.print(f"pairing this {side} with the {other} {quoted(key.name)}")
         out.print(f"this {side}'s words, for the {other}'s operator to type:")
         out.print(f"  {' '.join(fingerprint_words(me.peer.public))}")
         current = place.pinned()
         if current is not None and current.public != key.public:
-            out.print(f"this replaces the pinned {current.side} {current.fingerprint[:16]}", style="bold red")
+            out.print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}", "bold red")))
         # The peer's words are never printed here: typing them as read aloud from the other
         # screen is the proof that the file on this side is the key on that side.
         confirm_typed(

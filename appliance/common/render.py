@@ -1,4 +1,12 @@
-"""Terminal rendering of metadata and key lists (rich).  Output only; no decisions."""
+"""Terminal rendering of metadata and key lists (rich).  Output only; no decisions.
+
+Every screen of both halves is printed by the console ``console()`` returns, which
+applies the literal-text rule of ``appliance.core.safetext`` to everything it shows:
+markup, emoji codes and highlighting are never interpreted, non-printable characters
+reach the terminal as escapes, and a terminal that cannot encode UTF-8 gets ASCII.
+Program text that wants emphasis builds a ``rich.text.Text`` with a style
+(``styled``); it never writes markup.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +14,60 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
-from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, Review, WaveTable
+from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, ResignTable, Review, WaveTable
+from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
 
 
-def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+class LiteralConsole(Console):
+    """A rich console that shows every string literally (see the module doc)."""
+
+    def __init__(self, *, stderr: bool = False, **options: Any) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False, **options)
+
+    @property
+    def ascii_terminal(self) -> bool:
+        return not self.encoding.lower().replace("-", "").startswith("utf")
+
+    def clean(self, text: str) -> str:
+        """The rule applied to one piece of text on its way to the terminal."""
+        safe = visible(capped_middle(text, MESSAGE_CAP * 4), keep_newlines=True)
+        return ascii_only(safe) if self.ascii_terminal else safe
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs.update(markup=False, emoji=False, highlight=False)
+        return super().render_str(self.clean(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        # Text objects, JSON and tables reach the terminal as segments: the rule applies there too.
+        for segment in super().render(renderable, options):
+            if segment.control or not segment.text:
+                yield segment
+            else:
+                text = self.clean(segment.text)
+                yield segment if text == segment.text else Segment(text, segment.style, segment.control)
+
+
+def console(stderr: bool = False) -> LiteralConsole:
+    return LiteralConsole(stderr=stderr)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of program text: plain strings and (text, style) pairs, never markup."""
+    line = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            line.append(part[0], style=part[1])
+        else:
+            line.append(part)
+    return line
 
 
 def short(keyid: str) -> str:
@@ -47,7 +97,7 @@ def root_table(root: Root, title: str) -> Table:
         for index, keyid in enumerate(role.keyids):
             key = meta.keys[keyid]
             table.add_row(
-                Text(name) if index == 0 else "",
+                shown(name) if index == 0 else "",
                 str(role.threshold) if index == 0 else "",
                 short(keyid),
                 key.kind,
@@ -82,7 +132,7 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     for entry in entries:
         roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
         table.add_row(
-            Text(entry.base.rsplit("/", 1)[-1], overflow="fold"),
+            Text(shown(entry.base.rsplit("/", 1)[-1], MESSAGE_CAP), overflow="fold"),
             short(entry.keyid),
             entry.public.kind,
             "yes" if entry.private else ("token" if entry.token else "no"),
@@ -92,15 +142,16 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
 
 
 def wave_rich_table(wave: WaveTable) -> Table:
-    table = Table(title=Text(wave.title), title_justify="left")
+    # Target names, versions, hardware ids, tags and the wave name all come from the request.
+    table = Table(title=shown(wave.title, MESSAGE_CAP), title_justify="left")
     for column in ("target", "version", "hardware ids", "tags", "bytes"):
         table.add_column(column, overflow="fold")
     for line in wave.lines:
         table.add_row(
-            Text(line.name),
-            Text(line.version),
-            Text(", ".join(line.hardware_ids)),
-            Text(", ".join(line.tags)),
+            shown(line.name, MESSAGE_CAP),
+            shown(line.version),
+            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
+            shown(", ".join(line.tags), MESSAGE_CAP),
             str(line.length),
         )
     if wave.sha256:
@@ -109,14 +160,24 @@ def wave_rich_table(wave: WaveTable) -> Table:
     return table
 
 
+def resign_rich_table(resigned: ResignTable) -> Table:
+    table = Table(title="production targets to re-sign", title_justify="left")
+    for column in ResignTable.COLUMNS:
+        table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
+    for tag, version, count, before, after, gained in resigned.rows:
+        # A tag is outside text: shown literally, never as markup.
+        table.add_row(shown(tag), str(version), str(count), before, after, str(gained))
+    return table
+
+
 # --- the review: details (paged) and the summary kept above the prompt -------------------------
 
 
 def render_review_details(review: Review, out: Console, *, full_ids: bool = False) -> None:
     """Everything the officer may read before the summary: roots, the whole diff, targets, JSON."""
-    out.rule(Text(f"{review.title} for factory {review.factory}: details"))
+    out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold"), ": details"))
     for part in review.request_line.split("  "):
-        out.print(Text(part))
+        out.print(shown(part, MESSAGE_CAP))
     out.print(Text(f"{review.station_line}, words:"))
     out.print(Text(f"  {' '.join(review.station_words)}"))
     roots = review.current_roots or (("current CI root", review.current_ci),)
@@ -125,11 +186,11 @@ def render_review_details(review: Review, out: Console, *, full_ids: bool = Fals
     for label, lines in review.changes:
         out.print(Text(f"changes to the {label} root", style="bold"))
         for line in lines:
-            out.print(Text(f"  {line}"))
+            out.print(Text(f"  {shown(line, MESSAGE_CAP)}"))
     if review.changes:
         out.print(Text(f"new roots signed by: {', '.join(review.new_signers)}"))
     for line in review.details:
-        out.print(Text(line))
+        out.print(Text(shown(line, MESSAGE_CAP)))
     for key in review.new_keys:
         out.print(Text(f"new {key.role} key: {short(key.keyid)}", style="bold"))
         out.print(Text(f"  {key.keyid}", no_wrap=True, overflow="ignore"))
@@ -138,12 +199,14 @@ def render_review_details(review: Review, out: Console, *, full_ids: bool = Fals
         out.print_json(blob.decode())
     if review.wave is not None:
         out.print(wave_rich_table(review.wave))
+    if review.resigned is not None:
+        out.print(resign_rich_table(review.resigned))
 
 
 def review_summary(review: Review, *, full_ids: bool = False) -> list[Text]:
     """The decisive facts, at most ``SUMMARY_MAX_LINES`` lines of at most 80 columns."""
     lines = [
-        Text(f"== confirm: {review.title} for factory {review.factory} ", style="bold"),
+        Text(f"== confirm: {review.title} for factory {shown(review.factory)} ", style="bold"),
         Text(f"request    {review.request_id}  sequence {review.sequence}"),
         Text(f"station    {review.station_fingerprint[:SHORT_ID]}  words:"),
         Text(f"           {' '.join(review.station_words)}"),
@@ -152,7 +215,7 @@ def review_summary(review: Review, *, full_ids: bool = False) -> list[Text]:
     if len(changes) > CHANGE_LINES:
         changes = [*changes[: CHANGE_LINES - 1], f"... and {len(changes) - CHANGE_LINES + 1} more (see details)"]
     for index, change in enumerate(changes or ["(nothing listed)"]):
-        lines.append(Text(f"{'changes' if index == 0 else '':<11}{change}", overflow="fold"))
+        lines.append(Text(f"{'changes' if index == 0 else '':<11}{shown(change, MESSAGE_CAP)}", overflow="fold"))
     for key in review.new_keys:
         lines.append(Text(f"new key    {key.role} {key.keyid if full_ids else short(key.keyid)}", no_wrap=True))
         lines.append(Text(f"read aloud {' '.join(key.words)}", style="bold"))
@@ -183,7 +246,7 @@ def details_lines(review: Review, width: int, *, full_ids: bool = False) -> list
     """The details as the lines a terminal ``width`` columns wide would show (for paging)."""
     import io
 
-    capture = Console(file=io.StringIO(), width=width, highlight=False, soft_wrap=False, color_system=None)
+    capture = LiteralConsole(file=io.StringIO(), width=width, color_system=None)
     render_review_details(review, capture, full_ids=full_ids)
     text = str(capture.file.getvalue())  # type: ignore[attr-defined]
     return text.rstrip("\n").split("\n")
@@ -211,10 +274,10 @@ def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
         if record.get("from_version") is not None:
             operation += f" from v{record.get('from_version')}"
         table.add_row(
-            Text(str(record.get("time"))),
-            Text(operation),
-            Text(str(record.get("factory", ""))),
-            Text("\n".join(keys)),
-            Text(str(request)[:8] if request else ""),
+            shown(str(record.get("time"))),
+            shown(operation),
+            shown(str(record.get("factory", ""))),
+            Text("\n".join(shown(k) for k in keys)),
+            shown(str(request)[:8] if request else ""),
         )
     return table

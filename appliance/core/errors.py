@@ -167,6 +167,23 @@ class TokenLockedError(TokenError):
     hint = "Unlock the token with its SO PIN (vendor tool) or use the second token; nothing was changed."
 
 
+class ExpiryWindowError(AirgapError):
+    """Something a device needs expires within the warning window (or already has)."""
+
+    exit_code = 12
+    hint = (
+        "Re-sign before devices stop updating: 'tuf-online export resign-root' for the roots, "
+        "'tuf-online export resign-targets' for production targets."
+    )
+
+
+class ConcurrentRunError(AirgapError):
+    """Another run holds the lock on the keys tarball or the home this operation would write."""
+
+    exit_code = 13
+    hint = "Let the other run finish, then run this command again."
+
+
 class Refusal(Exception):
     """An HTTP error answer of the sandbox factory server: ``status``, short ``code``, human ``message``
     and optional problem list.  Not an AirgapError: the server turns it into a JSON reply, not an exit code."""

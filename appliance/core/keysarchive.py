@@ -34,6 +34,7 @@ from .keys import (
     secret_key_file,
 )
 from .metadata import RootMeta
+from .safetext import capped, quoted
 from .tokenref import TokenRef, parse_reference
 
 MAX_COMPRESSED_BYTES = 16 * 1024 * 1024
@@ -58,10 +59,10 @@ _ALLOWED_DIRS = frozenset({"tufrepo/", "tufrepo/keys/", "tufrepo/roles/", "tufre
 def _check_name(raw: str) -> str:
     name = raw[2:] if raw.startswith("./") else raw
     if not name or name.startswith("/") or "\\" in name or "\x00" in name:
-        raise TarballError(f"member {raw!r} has an unsafe path")
+        raise TarballError(f"member {quoted(raw)} has an unsafe path")
     parts = name.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise TarballError(f"member {raw!r} has an unsafe path")
+        raise TarballError(f"member {quoted(raw)} has an unsafe path")
     return name
 
 
@@ -92,8 +93,9 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
         while True:
             try:
                 member = archive.next()
-            except tarfile.TarError as exc:
-                raise TarballError(f"tar archive is damaged: {exc}") from exc
+            except (tarfile.TarError, ValueError, OverflowError) as exc:
+                # A PAX header can set any size (negative, absurd): tarfile then fails in odd ways.
+                raise TarballError(f"tar archive is damaged: {capped(str(exc))}") from exc
             if member is None:
                 break
             count += 1
@@ -104,30 +106,32 @@ def _read_members(tar_bytes: bytes) -> dict[str, bytes]:
             name = _check_name(member.name)
             if member.isdir():
                 if name.rstrip("/") + "/" not in _ALLOWED_DIRS:
-                    raise TarballError(f"unexpected directory {member.name!r} in tarball")
+                    raise TarballError(f"unexpected directory {quoted(member.name)} in tarball")
                 continue
             if member.issym() or member.islnk():
-                raise TarballError(f"member {member.name!r} is a link; links are refused")
+                raise TarballError(f"member {quoted(member.name)} is a link; links are refused")
             if not member.isreg() or member.issparse():
-                raise TarballError(f"member {member.name!r} is not a regular file")
+                raise TarballError(f"member {quoted(member.name)} is not a regular file")
             if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
-                raise TarballError(f"unexpected file {member.name!r} in tarball")
+                raise TarballError(f"unexpected file {quoted(member.name)} in tarball")
             if name in files:
-                raise TarballError(f"member {name!r} appears twice")
+                raise TarballError(f"member {quoted(name)} appears twice")
+            if member.size < 0:
+                raise TarballError(f"member {quoted(name)} declares a negative size ({member.size})")
             if member.size > MAX_MEMBER_BYTES:
-                raise TarballError(f"member {name!r} is {member.size} bytes, more than {MAX_MEMBER_BYTES}")
+                raise TarballError(f"member {quoted(name)} is {member.size} bytes, more than {MAX_MEMBER_BYTES}")
             total += member.size
             if total > MAX_UNCOMPRESSED_BYTES:
                 raise TarballError("tarball members exceed the size cap")
             stream = archive.extractfile(member)
             if stream is None:
-                raise TarballError(f"member {name!r} cannot be read")
+                raise TarballError(f"member {quoted(name)} cannot be read")
             try:
                 content = stream.read(member.size + 1)
-            except (tarfile.TarError, OSError) as exc:
-                raise TarballError(f"member {name!r} is truncated: {exc}") from exc
+            except (tarfile.TarError, OSError, ValueError) as exc:
+                raise TarballError(f"member {quoted(name)} is truncated: {capped(str(exc))}") from exc
             if len(content) != member.size:
-                raise TarballError(f"member {name!r} is truncated")
+                raise TarballError(f"member {quoted(name)} is truncated")
             files[name] = content
         end = archive.offset
     # tarfile stops quietly at a damaged or missing header; insist on a proper end so a
@@ -232,14 +236,15 @@ class KeysArchive:
         return found
 
     def token_entries_for(self, meta: RootMeta, roles: Iterable[str]) -> list[tuple[str, KeyEntry]]:
-        """(role, entry) for every key of ``roles`` whose private half is only on a token."""
+        """(role, entry) for every key of ``roles`` whose private half is only on a token, still locked."""
         out: list[tuple[str, KeyEntry]] = []
         for role in roles:
             if role not in meta.roles:
                 continue
             for public in meta.role_keys(role).values():
                 for entry in self.entries:
-                    if entry.token is not None and entry.private is None and entry.public.same_key(public):
+                    locked = entry.token is not None and entry.private is None and entry.bound is None
+                    if locked and entry.public.same_key(public):
                         if all(e is not entry for _, e in out):
                             out.append((role, entry))
                         break
@@ -275,7 +280,7 @@ class KeysArchive:
 
     def with_file(self, name: str, content: bytes) -> KeysArchive:
         if not any(p.fullmatch(name) for p in _ALLOWED_FILES):
-            raise TarballError(f"refusing to add unexpected file {name!r}")
+            raise TarballError(f"refusing to add unexpected file {quoted(name)}")
         files = dict(self.files)
         files[name] = content
         return KeysArchive.from_files(files, self.bindings)

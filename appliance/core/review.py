@@ -24,6 +24,7 @@ from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
 from .metadata import Envelope, Root, RootMeta
+from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .targets import TargetLine
@@ -48,6 +49,15 @@ class WaveTable:
 
 
 @dataclass(frozen=True)
+class ResignTable:
+    """resign-targets: each tag's production targets, the old and new expiry and the days gained."""
+
+    rows: tuple[tuple[str, int, int, str, str, int], ...]  # tag, version, targets, expires, new expiry, gained
+
+    COLUMNS = ("tag", "version", "targets", "expires now", "new expiry", "days gained")
+
+
+@dataclass(frozen=True)
 class Review:
     title: str  # the operation, as typed on the command line
     factory: str
@@ -66,6 +76,7 @@ class Review:
     station_words: tuple[str, ...] = ()
     what_changes: tuple[str, ...] = ()
     current_roots: tuple[tuple[str, Root], ...] = ()
+    resigned: ResignTable | None = None
 
     @property
     def operation(self) -> str:
@@ -89,6 +100,7 @@ def build_review(
     wave: WaveTable | None = None,
     changes_summary: Sequence[str] = (),
     roots_shown: Sequence[str] = ("CI", "production"),
+    resigned: ResignTable | None = None,
 ) -> Review:
     """The review of one ceremony.  ``changes_summary`` overrides the summary's "what changes"
     lines (default: derived from the root diff); ``roots_shown`` picks the current roots in the details."""
@@ -116,6 +128,7 @@ def build_review(
         new_keys=tuple(NewKeyLine(role, key.keyid, tuple(hex_words(key.keyid))) for role, key in new_keys),
         json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
         wave=wave,
+        resigned=resigned,
         request_id=request.request_id,
         sequence=request.sequence,
         station_fingerprint=station.fingerprint,
@@ -170,4 +183,20 @@ def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> Wa
         f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}",
         tuple(lines),
         hashlib.sha256(envelope.signed_bytes()).hexdigest(),
+    )
+
+
+def resign_table(plans: Sequence[TargetsResign]) -> ResignTable:
+    return ResignTable(
+        tuple(
+            (
+                plan.tag,
+                plan.old.version,
+                len(plan.new_signed.get("targets", {})),
+                str(plan.old.signed["expires"]),
+                str(plan.new_signed["expires"]),
+                plan.days_gained,
+            )
+            for plan in plans
+        )
     )

@@ -3,11 +3,12 @@
 Stored as JSON (``state.json`` in each side's home, bundle-spec.md §6); keys this
 version does not know are kept as they are.  The appliance's transitions:
 
-- ``check_fresh(request, station)``: refuse a request already handled (sequence not
-  newer than the station's last, unless that request is the one in progress);
+- ``check_fresh(request, station)``: refuse a request already answered (its id was
+  recorded) or superseded by a newer answered request of the same factory and stream,
+  unless that request is the one in progress (``core.freshness``);
 - ``begin(request_id, record)``: remember the new key of a ceremony before the tarball
   changes, so a crash after that resumes with the same key;
-- ``complete(request, station, current)``: consume the sequence, anchor the factory's
+- ``complete(request, station, current)``: record the request as answered, anchor the factory's
   next ceremony on the roots verified now, forget the in-progress record.
 
 Each rule is one method so a new one (another freshness rule, a record of handled
@@ -22,6 +23,7 @@ from typing import Any
 
 from .bundle import Request
 from .errors import BundleError
+from .freshness import check_fresh, record_handled
 from .metadata import Root
 from .rootpair import RootPair
 from .strictjson import JsonObject
@@ -56,7 +58,8 @@ class InProgress:
 
 @dataclass(frozen=True)
 class ApplianceState:
-    stations: Mapping[str, JsonObject] = field(default_factory=dict)  # fingerprint -> {"last_sequence": n}
+    # fingerprint -> {"last_sequence": n, "handled": [ids], "latest": {factory: {stream: ...}}}
+    stations: Mapping[str, JsonObject] = field(default_factory=dict)
     anchors: Mapping[str, JsonObject] = field(default_factory=dict)  # factory -> {"ci_root", "prod_root"}
     in_progress: Mapping[str, InProgress] = field(default_factory=dict)  # request id -> record
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys of other versions, kept as they are
@@ -90,12 +93,9 @@ class ApplianceState:
         return _anchor(known.get("ci_root")), _anchor(known.get("prod_root"))
 
     def check_fresh(self, request: Request, station: str) -> None:
-        last = self.last_sequence(station)
-        if request.request_id not in self.in_progress and request.sequence <= last:
-            raise BundleError(
-                f"request sequence {request.sequence} is not newer than {last}, already handled (replayed request?)",
-                hint="Export a fresh request on the online station.",
-            )
+        """Refuse a replayed or superseded request (``core.freshness``) unless it is the one in progress."""
+        if request.request_id not in self.in_progress:
+            check_fresh(self.stations.get(station, {}), request)
 
     def begin(self, request_id: str, record: InProgress) -> ApplianceState:
         return replace(self, in_progress={**self.in_progress, request_id: record})
@@ -105,7 +105,7 @@ class ApplianceState:
         anchor: JsonObject = {"ci_root": current.ci.to_dict(), "prod_root": current.prod.to_dict()}
         return replace(
             self,
-            stations={**self.stations, station: {**self.stations.get(station, {}), "last_sequence": request.sequence}},
+            stations={**self.stations, station: record_handled(self.stations.get(station, {}), request)},
             anchors={**self.anchors, request.factory: anchor},
             in_progress={k: v for k, v in self.in_progress.items() if k != request.request_id},
         )

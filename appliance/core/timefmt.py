@@ -29,6 +29,12 @@ def parse_expires(value: object) -> datetime:
         raise MetadataError(f"expires {value!r} is not a real date") from None
 
 
+def is_expired(expires: datetime, now: datetime) -> bool:
+    """The project's one expiry rule, aktualizr's (``TimeStamp::IsExpiredAt``): expired iff
+    ``expires < now``, both as whole-second timestamps, so the exact instant is still valid."""
+    return expires < now.replace(microsecond=0)
+
+
 def format_expires(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("expires needs an aware datetime")

@@ -4,8 +4,9 @@ aktualizr's rules (src/libaktualizr/uptane/metawithkeys.cc, uptanerepository.cc)
 a signature list may not name a key id twice; an unknown ``method`` rejects the
 whole document; signatures by keys not in the role are skipped; root N+1 must be
 version N+1 and meet the root threshold of root N *and* of itself; only the final
-root's expiry matters.  We add: distinct *public keys* are counted, so one key
-listed under two ids cannot count twice.
+root's expiry matters, expired meaning ``expires < now`` (``timefmt.is_expired``).
+We add: distinct *public keys* are counted, so one key listed under two ids cannot
+count twice.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from .errors import VerificationError
 from .keys import ACCEPTED_METHODS, PublicKey, SignatureEntry
 from .metadata import Envelope, RoleKeys, Root
+from .timefmt import is_expired
 
 _ALL_METHODS = frozenset().union(*ACCEPTED_METHODS.values())
 
@@ -132,7 +134,7 @@ def check_root_update(trusted: Root, new: Root, now: datetime | None) -> RootUpd
     by_itself = check_threshold(
         payload, new.signatures, new.meta.keys, new.meta.roles["root"], "root (new keys)", verified
     )
-    expired = now is not None and new.meta.expires_at <= now
+    expired = now is not None and is_expired(new.meta.expires_at, now)
     return RootUpdateResult(trusted.version, new.version, by_trusted, by_itself, expired)
 
 
@@ -154,7 +156,7 @@ def verify_root_chain(trusted: Root, chain: Iterable[Root], now: datetime) -> Ro
     current = trusted
     pending = iter(chain)
     new = next(pending, None)
-    if new is None and trusted.meta.expires_at <= now:
+    if new is None and is_expired(trusted.meta.expires_at, now):
         raise VerificationError(f"root v{trusted.version} has expired")
     while new is not None:
         following = next(pending, None)

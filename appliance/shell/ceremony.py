@@ -1,13 +1,16 @@
 """The appliance side of one ceremony: open a request, review, store keys, answer.
 
 Order of effects (each durable before the next starts):
-1. the request is verified (pinned station signature, no replay, root history);
+0. the home and the keys tarball (its real file) are locked for the rest of the run;
+1. the request is verified (pinned station signature, fresh: not answered, not superseded;
+   root history);
 2. the operator reviews and confirms;
 3. an in-progress record naming the new key id is saved (no secrets) so a crash
    after step 4 can be resumed with the same key instead of minting another;
 4. the updated keys tarball replaces the old one and is re-read: every new key
    must be found and must sign;
-5. only then is the response written, and the request's sequence consumed.
+5. the tarball on disk is read once more and must be exactly what was stored, holding every
+   key the response names; only then is the response written, and the request recorded.
 
 The rules live in the core (``core.context``, ``core.state``, ``core.review``); this
 class only sequences the effects of the shell modules that own them.
@@ -16,14 +19,16 @@ class only sequences the effects of the shell modules that own them.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
+from ..common.lock import hold_file, hold_home
 from ..common.render import console, print_plain, render_review, review_summary
 from ..common.terminal import confirm_typed, page
 from ..core.backupplan import stale_sheets
@@ -34,8 +39,8 @@ from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-from ..core.operations import AnyResult, RootResult
-from ..core.review import WaveTable, build_review
+from ..core.operations import AnyResult, RootResult, StagedResult
+from ..core.review import ResignTable, Review, WaveTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
@@ -69,16 +74,25 @@ class Ceremony(Generic[B]):
         kind: type[B],
         review_only: bool = False,
         full_ids: bool = False,
+        new_tarball_ok: bool = False,
     ) -> Ceremony[B]:
+        """``new_tarball_ok``: a missing ``keys`` file starts an empty tarball (a new key holder's)."""
         place = Home(home or default_home("appliance"), "appliance")
         identity = place.identity()
+        # Held until the command ends: no second run may write this home or this tarball meanwhile.
+        hold_home(place.path, f"tuf-appliance {kind.OPERATION.value}")
+        keys = _real_keys_path(keys)
+        hold_file(keys, "keys tarball", f"tuf-appliance {kind.OPERATION.value}")
         station = require_pinned(place.pinned(), "station")
         if not out.is_dir():
             raise UsageError(f"output directory {out} does not exist", hint="Mount the stick and pass its directory.")
         data = read_capped(request, MAX_BUNDLE_BYTES, what="request")
         state = ApplianceState.from_wire(place.load_state())
         context = open_verified_request(data, station, state, kind, what=str(request))
-        archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
+        if new_tarball_ok and not keys.exists():
+            archive = KeysArchive.from_files({})
+        else:
+            archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
         return cls(place, identity, context, keys, out, state, archive, review_only, full_ids)
 
     @property
@@ -98,8 +112,6 @@ class Ceremony(Generic[B]):
         response is written.  A run that stored its key in the tarball and stopped resumes with
         it; a run stopped before that (declined confirmation, Ctrl-C, --review-only) left it in
         the home (``pendingkey``); only the first run makes a fresh one."""
-        import os
-
         from ..core.keys import generate_key
 
         request_id = self.request.request_id
@@ -132,6 +144,7 @@ class Ceremony(Generic[B]):
         wave: WaveTable | None = None,
         changes_summary: Sequence[str] = (),
         roots_shown: Sequence[str] = ("CI", "production"),
+        resigned: ResignTable | None = None,
     ) -> None:
         """Draw the review: the details (paged on a small terminal), then the summary, which
         stays directly above the confirmation prompt.  Every operation's review comes here."""
@@ -147,8 +160,15 @@ class Ceremony(Generic[B]):
             wave=wave,
             changes_summary=changes_summary,
             roots_shown=roots_shown,
+            resigned=resigned,
         )
-        for _, key in new_keys:  # from now on a re-run shows this same key and its words
+        self.show(review, new_keys)
+
+    def show(self, review: Review, new_keys: Sequence[tuple[str, PrivateKey]] = ()) -> None:
+        """Draw a review built elsewhere (``build_review`` and its variants): the details, paged
+        on a small terminal, then the summary directly above the prompt.  A new key shown here
+        is kept for the request, so a re-run shows the same key and words."""
+        for _, key in new_keys:
             if key.keyid in self._fresh:
                 pendingkey.keep(self.home, self.request.request_id, key, self._fresh.pop(key.keyid))
         out = console()
@@ -216,19 +236,41 @@ class Ceremony(Generic[B]):
         )
 
     def respond(self, result: AnyResult, *, archive_bytes: bytes | None, now: datetime) -> Path:
-        if archive_bytes is not None and isinstance(result, RootResult):
-            result = RootResult(
-                result.ci_root, result.prod_root, result.new_keys, hashlib.sha256(archive_bytes).hexdigest()
-            )
+        if archive_bytes is not None and isinstance(result, RootResult | StagedResult):
+            self._check_tarball_on_disk(archive_bytes, result.roots if isinstance(result, StagedResult) else result)
+            digest = hashlib.sha256(archive_bytes).hexdigest()
+            if isinstance(result, StagedResult):
+                result = replace(result, roots=replace(result.roots, tarball_sha256=digest))
+            else:
+                result = replace(result, tarball_sha256=digest)
         response = answer_with(self.request, result, now)
         data = seal(response.body(), self.identity)
         assert_no_private_material(data)
         write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
         self._complete(response, now)
-        if isinstance(result, RootResult):
-            for line in stale_sheets(self.current.ci, result.ci_root, str(self.keys_path)):
+        roots = result.roots if isinstance(result, StagedResult) else result
+        if isinstance(roots, RootResult):  # any operation that adds or removes a root key
+            for line in stale_sheets(self.current.ci, roots.ci_root, str(self.keys_path)):
                 print_plain(console(), line)
         return self.response_path
+
+    def _check_tarball_on_disk(self, archive_bytes: bytes, result: RootResult) -> None:
+        """Last check before a response names new keys: the tarball on disk, now, holds each of them.
+
+        A response naming a key the tarball lacks locks the factory out of its root once imported."""
+        raw = read_capped(self.keys_path, MAX_COMPRESSED_BYTES, what="keys tarball")
+        if raw != archive_bytes:
+            raise DurabilityError(
+                f"the keys tarball {self.keys_path} changed after this run stored it; no response was written",
+                hint="Something else wrote the tarball. Check it with 'tuf-appliance keys', then re-run this command.",
+            )
+        on_disk = KeysArchive.from_bytes(raw)
+        for key in result.new_keys:
+            if not any(e.keyid == key.keyid and e.private is not None for e in on_disk.entries):
+                raise DurabilityError(
+                    f"the keys tarball {self.keys_path} does not hold the new key {key.keyid[:16]}; "
+                    "no response was written"
+                )
 
     @property
     def response_path(self) -> Path:
@@ -266,3 +308,11 @@ class Ceremony(Generic[B]):
         out.print("response digest and its words:")
         print_plain(out, f"  {response.digest()}")
         out.print(f"  {' '.join(hex_words(response.digest()))}")
+
+
+def _real_keys_path(keys: Path) -> Path:
+    """The tarball's real file: a ``--keys`` symlink stays a link, the file it names is updated."""
+    real = Path(os.path.realpath(keys))
+    if real != Path(os.path.abspath(keys)):
+        console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
+    return real

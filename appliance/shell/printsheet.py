@@ -353,9 +353,13 @@ def render_svg(page: Page) -> bytes:
     return ("\n".join(parts) + "\n").encode("utf-8")
 
 
-def terminal_qr(payload: str) -> str:
-    """A QR code in half-block characters, light modules drawn (for dark terminals)."""
+def terminal_qr(payload: str, *, ascii_only: bool = False) -> str:
+    """A QR code in half-block characters, light modules drawn (for dark terminals).
+
+    ``ascii_only``: a terminal that cannot show block characters gets two ``#`` per light module."""
     matrix = qr_matrix(payload)
+    if ascii_only:
+        return "\n".join("".join("  " if dark else "##" for dark in row) for row in matrix)
     if len(matrix) % 2:
         matrix.append([False] * len(matrix[0]))
     glyphs = {(True, True): "\u2588", (True, False): "\u2580", (False, True): "\u2584", (False, False): " "}
@@ -367,15 +371,16 @@ def terminal_qr(payload: str) -> str:
     return "\n".join(rows)
 
 
-def terminal_sheet(sheet: Sheet, columns: int = 80) -> str:
+def terminal_sheet(sheet: Sheet, columns: int = 80, *, ascii_only: bool = False) -> str:
     """The sheet as terminal text: fields, every QR part that fits ``columns``, the block and the
     instructions.  A QR code wider than the terminal would wrap into an unreadable mess: it is
-    left out with a note pointing at the typed lines, which always fit."""
+    left out with a note pointing at the typed lines, which always fit.  ``ascii_only``: a
+    terminal that cannot show block characters gets ``#`` (and codes twice as wide)."""
     out = [sheet.title, *textwrap.wrap(sheet.warning, columns), ""]
     for label, value in sheet.fields:
         out.extend(textwrap.wrap(f"{label}: {value}", columns, subsequent_indent="  "))
     for caption, payload in sheet.qr:
-        code = terminal_qr(payload)
+        code = terminal_qr(payload, ascii_only=ascii_only)
         width = len(code.split("\n", 1)[0])
         if width > columns:
             note = (

@@ -78,13 +78,63 @@ def export_sign_targets(
     export_request(lambda client: sign_targets_request(client, wave), out=out, connection=connection, home=home)
 
 
+@export_app.command("resign-root")
+@connection_options()
+def export_resign_root(
+    connection: ConnectionOptions,
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    changelog: str = typer.Option(
+        "", "--changelog", "-m", help="Reason (default: 'Refresh TUF root expiration by 1 year')."
+    ),
+    validity_days: int | None = typer.Option(None, "--validity-days", help="New root validity (default 1 year)."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Fetch the root histories into a resign-root request: version + 1 and a later expiry, nothing else."""
+    from appliance.core.operations import ResignRootRequest
+    from appliance.core.resign import ResignParameters
+
+    from ..exporting import export_request
+
+    params = ResignParameters.from_dict(
+        {"changelog": changelog} | ({"validity_days": validity_days} if validity_days is not None else {})
+    )
+    export_request(lambda client: ResignRootRequest(params), out=out, connection=connection, home=home)
+
+
+@export_app.command("resign-targets")
+@connection_options()
+def export_resign_targets(
+    connection: ConnectionOptions,
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    tags: str = typer.Option("", "--tags", help="Comma-separated production tags (default: every tag)."),
+    validity_days: int | None = typer.Option(None, "--validity-days", help="New validity (default 365 days)."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Fetch the current production targets into a resign-targets request (only the expiry changes)."""
+    from appliance.core.resign import ResignParameters
+
+    from ..exporting import export_request, resign_targets_request
+
+    params = ResignParameters.from_dict({"validity_days": validity_days} if validity_days is not None else {})
+    tag_list = [t for t in tags.split(",") if t]
+    export_request(
+        lambda client: resign_targets_request(client, params, tag_list), out=out, connection=connection, home=home
+    )
+
+
 @connection_options(factory=False)
 def import_response(
     response: Path = typer.Argument(..., help="Response bundle written by the appliance."),
     connection: ConnectionOptions = ConnectionOptions(),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+    direct: bool = typer.Option(
+        False,
+        "--direct",
+        help="Upload new roots with POST .../user_repo/root (for servers without the root updates API); "
+        "default: a root updates transaction.",
+    ),
 ) -> None:
     """Verify a response against its pending request and upload the result (resumable)."""
     from ..importing import import_bundle
 
-    import_bundle(response, connection=connection, home=home)
+    import_bundle(response, connection=connection, home=home, direct=direct)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from ..config import ENV_FACTORY, ENV_SERVER, ENV_TOKEN, ConnectionOptions
+from ..config import ENV_FACTORY, ENV_INSECURE_HTTP, ENV_SERVER, ENV_TOKEN, ConnectionOptions
 
 
 def server_option() -> Any:
@@ -33,11 +33,20 @@ def token_file_option() -> Any:
     return typer.Option(None, "--token-file", help="File holding the API token (one line).")
 
 
+def insecure_http_option() -> Any:
+    return typer.Option(
+        False,
+        "--insecure-http",
+        help=f"Allow http:// to a non-loopback server (the token travels in clear) [env {ENV_INSECURE_HTTP}=1].",
+    )
+
+
 R = TypeVar("R")
 
 
 def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Give a command ``--server``, ``--token``, ``--token-file`` (and ``--factory``) as one set.
+    """Give a command ``--server``, ``--token``, ``--token-file``, ``--insecure-http`` (and ``--factory``)
+    as one set.
 
     The decorated command declares a parameter ``connection: ConnectionOptions``; the
     options take its place in the command line and reach it as one value.
@@ -49,6 +58,7 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
             ("server", str | None, server_option()),
             ("token", str | None, token_option()),
             ("token_file", Path | None, token_file_option()),
+            ("insecure_http", bool, insecure_http_option()),
         ]
         if factory:
             options.insert(0, ("factory", str | None, factory_option()))
@@ -68,9 +78,10 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
                 rest = []
             params.append(param)
         params += rest
+
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> R:
-            given = {name: kwargs.pop(name) for name, _, _ in options}
+            given = {name: kwargs.pop(name) for name, _, _ in options if name in kwargs}  # direct calls may omit some
             return command(*args, connection=ConnectionOptions(**given), **kwargs)
 
         annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}

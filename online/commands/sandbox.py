@@ -74,11 +74,14 @@ def serve(
     import sys
     from types import FrameType
 
+    from appliance.core.safetext import visible
+
     from ..sandbox.server import SandboxServer
     from ..sandbox.state import SandboxState
 
     def log_line(line: str) -> None:
-        sys.stderr.write(line.rstrip("\n") + "\n")
+        # Request lines carry client-chosen paths: the literal-text rule applies.
+        sys.stderr.write(visible(line.rstrip("\n")) + "\n")
 
     server = SandboxServer(state_dir, host, port, log=log_line if log else None)
     url = server.bind()
@@ -90,6 +93,7 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_term)  # `kill PID` stops as cleanly as Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # here Ctrl-C is the normal way to stop
     try:
         server.serve_forever()
     except KeyboardInterrupt:

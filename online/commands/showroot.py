@@ -26,9 +26,12 @@ def show_root(
 
     from appliance.common.render import console, print_root
     from appliance.core.errors import VerificationError
+    from appliance.core.expiry import ExpiryItem, assess
     from appliance.core.metadata import Root
     from appliance.core.strictjson import dumps_pretty
     from appliance.core.verify import verify_self_signed
+
+    from ..expirycheck import print_warnings
 
     conn = connection.resolve()
     label = "production" if production else "CI"
@@ -43,5 +46,5 @@ def show_root(
     out = console()
     print_root(out, root, f"{conn.factory} {label} root", full_ids=full_ids)
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
-    if root.meta.expires_at <= datetime.now(UTC):
-        console(stderr=True).print(f"warning: this root expired at {root.meta.expires}")
+    kind = "prod-root" if production else "ci-root"
+    print_warnings(assess([ExpiryItem(kind, root.version, root.meta.expires)], datetime.now(UTC)))

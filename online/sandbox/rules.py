@@ -58,9 +58,7 @@ def _check_successor(current: Root, new: Root, now: datetime, production: bool) 
     try:
         result = check_root_update(current, new, now)
     except VerificationError as exc:
-        raise Refusal(
-            422, "verification-failed", f"{label} root v{new.version}: {exc.message}", [exc.message]
-        ) from exc
+        raise Refusal(422, "verification-failed", f"{label} root v{new.version}: {exc.message}", [exc.message]) from exc
     if not result.ok:
         problems = result.problems()
         raise Refusal(

@@ -33,7 +33,8 @@ from appliance.core.verify import check_role
 
 from ..api import TOKEN_HEADER
 from .rules import MAX_UPLOAD_BYTES, check_ci_upload, check_prod_upload
-from .state import SandboxState
+from .state import SandboxState, User
+from .transactions import Transactions
 from .waves import (
     MAX_WAVE_BYTES,
     TAG_NAME,
@@ -58,8 +59,16 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(_REPO + r"(?P<version>[0-9]{1,9})\.root\.json\Z"), "GET", "root"),
     (re.compile(_REPO + r"root\Z"), "POST", "upload"),
     (re.compile(_REPO + r"targets\.json\Z"), "GET", "targets"),
+    (re.compile(_REPO + r"root/updates\Z"), "GET", "tx-get"),
+    (re.compile(_REPO + r"root/updates\Z"), "POST", "tx-init"),
+    (re.compile(_REPO + r"root/updates\Z"), "PUT", "tx-put"),
+    (re.compile(_REPO + r"root/updates/apply\Z"), "POST", "tx-apply"),
+    (re.compile(_REPO + r"root/updates/cancel\Z"), "POST", "tx-cancel"),
+    (re.compile(_REPO + r"root/updates/gen-online-keys\Z"), "POST", "tx-gen-online-keys"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/users/self/\Z"), "GET", "user-self"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/ci-targets\.pub\Z"), "GET", "ci-key"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/\Z"), "GET", "prod-targets"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/(?P<tag>[^/]+)/resign/\Z"), "POST", "targets-resign"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "POST", "wave-create"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/\Z"), "GET", "wave"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/sign/\Z"), "POST", "wave-sign"),
@@ -131,10 +140,14 @@ class SandboxApp:
         factory = match.group("factory")
         if not self.state.has_factory(factory):
             return error_reply(404, "no-such-factory", f"factory {factory!r} does not exist")
-        expected = self.state.info(factory).token
         if token is None:
             return error_reply(401, "unauthorized", f"the request has no {TOKEN_HEADER} header")
-        if not hmac.compare_digest(token.encode("utf-8", "replace"), expected.encode("utf-8")):
+        offered = token.encode("utf-8", "replace")
+        user = next(
+            (u for u in self.state.info(factory).all_users() if hmac.compare_digest(offered, u.token.encode("utf-8"))),
+            None,
+        )
+        if user is None:
             return error_reply(401, "unauthorized", f"the {TOKEN_HEADER} token is not valid for factory {factory}")
         query = parse_qs(split.query, keep_blank_values=True)
         production = any(v.lower() in _TRUE for v in query.get("production", []))
@@ -150,8 +163,17 @@ class SandboxApp:
             return self._production_targets(factory, query.get("tag", [""])[0])
         if kind == "wave":
             return self._get_wave(factory, match.group("wave"))
+        if kind == "user-self":
+            return json_reply(200, {"polis-id": user.polis_id, "name": user.name, "role": "admin"})
+        if kind == "tx-get":
+            with self.lock:
+                return json_reply(200, Transactions(self.state, factory, self.clock()).get())
         if isinstance(body, Refusal):
             return refusal_reply(body)
+        if kind == "targets-resign":
+            return self._resign_targets(factory, match.group("tag"), body)
+        if kind.startswith("tx-"):
+            return self._transaction(kind, factory, user, body)
         if kind == "wave-create":
             return self._create_wave(factory, body)
         if kind == "wave-sign":
@@ -159,6 +181,19 @@ class SandboxApp:
         if kind == "wave-complete":
             return self._complete_wave(factory, match.group("wave"))
         return self._upload(factory, production, body)
+
+    def _transaction(self, kind: str, factory: str, user: User, body: bytes) -> Reply:
+        with self.lock:
+            desk = Transactions(self.state, factory, self.clock())
+            if kind == "tx-init":
+                return json_reply(201, desk.init(user, body))
+            if kind == "tx-put":
+                return json_reply(200, desk.put(user, body))
+            if kind == "tx-apply":
+                return json_reply(200, desk.apply(user, body))
+            if kind == "tx-cancel":
+                return json_reply(200, desk.cancel())
+            return json_reply(200, desk.gen_online_keys(user, body))
 
     # --- production targets and waves (see online/sandbox/waves.py) ------------------
 
@@ -174,6 +209,26 @@ class SandboxApp:
                 404, "no-production-targets", f"factory {factory} has no production targets for {tags!r}"
             )
         return json_reply(200, found)
+
+    def _resign_targets(self, factory: str, tag: str, body: bytes) -> Reply:
+        from .resign import accept_resigned_targets
+
+        with self.lock:
+            store = self._waves(factory)
+            prod = self.state.root(factory, True)
+            assert prod is not None
+            envelope = accept_resigned_targets(
+                body,
+                tag=tag,
+                current=store.production_targets(tag),
+                prod_root=prod,
+                online=self.state.online_key(factory, "targets"),
+                now=self.clock(),
+            )
+            store.save_production_targets(tag, envelope)
+        return json_reply(
+            200, {"message": f"production targets {tag} re-signed", "expires": envelope.signed["expires"]}
+        )
 
     def _get_wave(self, factory: str, name: str) -> Reply:
         wave = self._waves(factory).wave(name)

@@ -3,7 +3,10 @@
 Layout (every file JSON, mode 0600, written temp → fsync → rename)::
 
     <state-dir>/faults.json                          optional, test hook: {"fail_prod_uploads": N}
-    <state-dir>/factories/<name>/factory.json        {"name", "created", "token"}
+    <state-dir>/factories/<name>/factory.json
+        {"name", "created", "token", "users"?: [{"token", "polis-id", "name"}, ...]}
+    <state-dir>/factories/<name>/first-root.json     the first root key (.sec object), as the real server keeps it
+    <state-dir>/factories/<name>/updates.json        the active root updates transaction, if any
     <state-dir>/factories/<name>/online-keys.json    {"targets"|"snapshot"|"timestamp": <.sec key file object>}
     <state-dir>/factories/<name>/targets.json        CI targets.json signed by the online targets key
     <state-dir>/factories/<name>/ci/<n>.root.json    CI root version n, bytes as uploaded
@@ -40,14 +43,33 @@ _ROOT_FILE = re.compile(r"^([1-9][0-9]{0,8})\.root\.json\Z")
 _SMALL_FILE = 64 * 1024
 
 
+OWNER_POLIS_ID = "owner"
+_USER_FIELDS = ("polis-id", "name", "token")
+
+
+@dataclass(frozen=True)
+class User:
+    polis_id: str
+    name: str
+    token: str
+
+    def __repr__(self) -> str:
+        return f"User(polis_id={self.polis_id!r}, name={self.name!r})"
+
+
 @dataclass(frozen=True)
 class FactoryInfo:
     name: str
     created: str
     token: str
+    users: tuple[User, ...] = ()
 
     def __repr__(self) -> str:
         return f"FactoryInfo(name={self.name!r}, created={self.created!r})"
+
+    def all_users(self) -> tuple[User, ...]:
+        """The owner (the factory token) first, then the users added later."""
+        return (User(OWNER_POLIS_ID, "Factory owner", self.token), *self.users)
 
 
 def _load_json(path: Path, what: str) -> JsonObject:
@@ -87,7 +109,54 @@ class SandboxState:
         fields = (obj.get("name"), obj.get("created"), obj.get("token"))
         if not all(isinstance(v, str) for v in fields):
             raise SandboxStateError(f"factory file of {name} lacks name, created or token")
-        return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]))
+        users = []
+        for entry in obj.get("users", []):
+            if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _USER_FIELDS):
+                raise SandboxStateError(f"factory file of {name} has a malformed user")
+            users.append(User(entry["polis-id"], entry["name"], entry["token"]))
+        return FactoryInfo(str(fields[0]), str(fields[1]), str(fields[2]), tuple(users))
+
+    def add_user(self, name: str, user: User) -> None:
+        info = self.info(name)
+        if any(u.polis_id == user.polis_id or u.token == user.token for u in info.all_users()):
+            raise UsageError(f"factory {name} already has user {user.polis_id!r} (or that token)")
+        users = [{"polis-id": u.polis_id, "name": u.name, "token": u.token} for u in (*info.users, user)]
+        obj = {"name": info.name, "created": info.created, "token": info.token, "users": users}
+        write_durable(self.factory_dir(name) / "factory.json", dumps_pretty(obj), replace=True, label="sandbox-factory")
+
+    def first_root_key(self, name: str) -> PrivateKey | None:
+        path = self.factory_dir(name) / "first-root.json"
+        if not path.is_file():
+            return None
+        obj = _load_json(path, "first root key file")
+        keyval = obj.get("keyval")
+        if not isinstance(keyval, dict):
+            raise SandboxStateError(f"first root key file of {name} is malformed")
+        return PrivateKey.from_parts(obj.get("keytype"), keyval.get("private"))
+
+    def save_online_keys(self, name: str, keys: dict[str, PrivateKey]) -> None:
+        obj = {role: loads_object(secret_key_file(key)) for role, key in keys.items()}
+        path = self.factory_dir(name) / "online-keys.json"
+        write_durable(path, dumps_pretty(obj), replace=True, label="sandbox-keys")
+
+    def store_targets(self, name: str, data: bytes) -> None:
+        write_durable(self.factory_dir(name) / "targets.json", data, replace=True, label="sandbox-targets")
+
+    # --- the root updates transaction ----------------------------------------------
+
+    def transaction(self, name: str) -> JsonObject | None:
+        path = self.factory_dir(name) / "updates.json"
+        if not path.is_file():
+            return None
+        cap = MAX_METADATA_BYTES * 4
+        return loads_object(read_capped(path, cap, what="transaction"), max_bytes=cap)
+
+    def save_transaction(self, name: str, tx: JsonObject | None) -> None:
+        path = self.factory_dir(name) / "updates.json"
+        if tx is None:
+            path.unlink(missing_ok=True)
+            return
+        write_durable(path, dumps_pretty(tx), replace=True, label="sandbox-transaction")
 
     def online_key(self, name: str, role: str) -> PrivateKey:
         obj = _load_json(self.factory_dir(name) / "online-keys.json", "online keys file")
@@ -116,6 +185,8 @@ class SandboxState:
             write_durable(tmp / "factory.json", dumps_pretty(info), replace=False, label="sandbox-factory")
             keys = {role: loads_object(secret_key_file(data.online_keys[role])) for role in ONLINE_ROLES}
             write_durable(tmp / "online-keys.json", dumps_pretty(keys), replace=False, label="sandbox-keys")
+            first = loads_object(secret_key_file(data.root_key))
+            write_durable(tmp / "first-root.json", dumps_pretty(first), replace=False, label="sandbox-keys")
             write_durable(tmp / "targets.json", data.targets.to_bytes(), replace=False, label="sandbox-targets")
             for sub, chain in (("ci", data.ci_roots), ("prod", data.prod_roots)):
                 for root in chain:

@@ -102,9 +102,7 @@ def main() -> None:
     roles = {"root": RoleKeys((root_key.keyid,), 1), "targets": RoleKeys((key.keyid,), 1)}
     prod_root = sign_root(RootMeta("Root", 1, "2036-01-01T00:00:00Z", keys, roles, False), [root_key])
     unsigned = {"signatures": [], "signed": signed}
-    signed_envelope = loads(
-        dumps_compact({"signatures": [key.sign(canonical(signed)).to_dict()], "signed": signed})
-    )
+    signed_envelope = loads(dumps_compact({"signatures": [key.sign(canonical(signed)).to_dict()], "signed": signed}))
     digest_sig = bare(signed, nacl_key)
 
     size = len(canonical(signed))

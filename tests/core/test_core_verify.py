@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from appliance.core.errors import VerificationError
 from appliance.core.keys import PrivateKey, SignatureEntry
 from appliance.core.metadata import Envelope, RoleKeys, Root
 from appliance.core.strictjson import canonical
-from appliance.core.timefmt import format_expires
+from appliance.core.timefmt import format_expires, is_expired
 from appliance.core.verify import (
     check_role,
     check_root_update,
@@ -212,9 +212,29 @@ def test_expiry_only_checked_with_now() -> None:
     assert check_root_update(trusted, new, None).ok
     result = check_root_update(trusted, new, FIXED_NOW)
     assert result.expired and result.problems() == ["has expired"]
+
+
+@pytest.mark.parametrize(
+    ("now", "expired"),
+    [
+        (FIXED_NOW - timedelta(seconds=1), False),
+        (FIXED_NOW, False),  # aktualizr: expires < now, so the exact instant is still valid
+        (FIXED_NOW + timedelta(microseconds=999_999), False),  # aktualizr compares whole seconds
+        (FIXED_NOW + timedelta(seconds=1), True),
+    ],
+    ids=["second-before", "exact-instant", "same-second", "second-after"],
+)
+def test_expiry_boundary_is_aktualizrs(now: datetime, expired: bool) -> None:
+    trusted = make_root([A], [good(A)], expires=format_expires(FIXED_NOW))
     at_now = make_root([A], [good(A)], version=2, expires=format_expires(FIXED_NOW))
-    assert check_root_update(trusted, at_now, FIXED_NOW).expired
-    assert not check_root_update(trusted, at_now, FIXED_NOW - timedelta(seconds=1)).expired
+    assert check_root_update(trusted, at_now, now).expired is expired
+    assert is_expired(at_now.meta.expires_at, now) is expired
+    if expired:
+        with pytest.raises(VerificationError, match="has expired"):
+            verify_root_chain(trusted, [], now)
+    else:
+        assert verify_root_chain(trusted, [], now) is trusted
+        assert verify_root_chain(trusted, [at_now], now) is at_now
 
 
 def _chain(expires: Sequence[str]) -> tuple[Root, list[Root]]:

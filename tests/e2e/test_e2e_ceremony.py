@@ -76,8 +76,8 @@ class World:
         assert result.returncode == 0, result.stderr
         return self.stick / request.name.replace("request-", "response-")
 
-    def import_(self, response: Path) -> None:
-        import_bundle(response, connection=self.connection, home=self.station_home)
+    def import_(self, response: Path, *, direct: bool = False) -> None:
+        import_bundle(response, connection=self.connection, home=self.station_home, direct=direct)
 
     def roots(self) -> tuple[Root, Root]:
         client = make_client(self.server.url, None, self.token_file, self.factory)
@@ -121,7 +121,7 @@ def test_import_resumes_after_failure_between_uploads(world: World, capsys: pyte
     response = world.appliance(world.export())
     world.server.inject_faults(fail_prod_uploads=1)
     with pytest.raises(RemoteError) as failed:
-        world.import_(response)
+        world.import_(response, direct=True)
     assert failed.value.hint == (
         "Re-run 'tuf-online import' with this response now: CI and production roots differ "
         "(CI is at v2, production still at v1) until it completes."
@@ -138,10 +138,10 @@ def test_import_resumes_after_failure_between_uploads(world: World, capsys: pyte
     assert " ".join(hex_words(new_key["keyid"])) in shown
     ci, prod = world.roots()
     assert (ci.version, prod.version) == (2, 1)  # CI went up, production did not
-    world.import_(response)  # re-run finishes the job
+    world.import_(response, direct=True)  # re-run finishes the job
     ci, prod = world.roots()
     assert (ci.version, prod.version) == (2, 2)
-    world.import_(response)  # and a finished import is a no-op
+    world.import_(response, direct=True)  # and a finished import is a no-op
     assert world.roots()[0].version == 2
 
 
@@ -206,3 +206,27 @@ def test_rotate_targets_resigns_published_production_targets(world_targets: Worl
     assert old_offline not in new_prod.meta.roles["targets"].keyids
     published = Envelope.from_dict(get_production_targets(client, "production")["production"])
     assert check_production_targets(published, new_prod).count == 2
+
+
+def test_import_uses_a_root_updates_transaction_by_default(world: World) -> None:
+    from tests.helpers_sandbox import call, repo
+
+    response = world.appliance(world.export())
+    world.server.inject_faults(fail_prod_uploads=1)  # direct uploads would fail; the transaction path does not use them
+    world.import_(response)
+    ci, prod = world.roots()
+    assert (ci.version, prod.version) == (2, 2)
+    token = world.token_file.read_text().strip()
+    assert call(world.server.url, "GET", repo("acme", "root/updates"), token=token).json()["status"] == "NONE"
+    world.import_(response)  # a finished import is a no-op
+
+
+def test_import_by_transaction_refuses_while_another_transaction_is_active(world: World) -> None:
+    from online.config import make_client
+    from online.updates_api import init_updates
+
+    response = world.appliance(world.export())
+    init_updates(make_client(world.server.url, None, world.token_file, "acme"), "other", first_time=False)
+    with pytest.raises(RemoteError, match="already STARTED"):
+        world.import_(response)
+    assert world.roots()[0].version == 1

@@ -96,3 +96,46 @@ def test_token_scenario_signs_everything_on_tokens(softhsm: SoftHsm, tmp_path: P
             newer.verify_delegate(TufRoot.type, newer)
     finally:
         tk.close_sessions()
+
+    _resign_on_tokens(softhsm, tmp_path, ci, root_id, targets_id)
+
+
+def _resign_on_tokens(softhsm: SoftHsm, work: Path, ci: Root, root_id: str, targets_id: str) -> None:
+    """After the token scenario every offline key is on a token: resign-root signs with the token root
+    key, resign-targets with the token targets key of the targets-only tarball."""
+    from datetime import UTC, datetime
+
+    from appliance.core.operations import ResignRootRequest
+    from appliance.core.resign import ResignParameters
+    from online.config import ConnectionOptions
+    from online.exporting import export_request, resign_targets_request
+    from online.importing import import_bundle
+    from online.sandbox.server import SandboxServer
+    from online.scenarios import token_appliance
+
+    stick, station, appliance_home = work / "usb-stick", work / "station-home", work / "appliance-home"
+    run = token_appliance(softhsm)
+    longer = ResignParameters.from_dict({"validity_days": 400})
+    with SandboxServer(work / "sandbox-state") as server:
+        connection = ConnectionOptions(server=server.url, factory="acme-rehearsal", token_file=work / "token")
+        for operation, build, keys in (
+            ("resign-root", lambda c: ResignRootRequest(longer), work / "offline-creds.tgz"),
+            ("resign-targets", lambda c: resign_targets_request(c, longer, []), work / "targets-only.tgz"),
+        ):
+            request = export_request(build, out=stick, connection=connection, home=station)
+            run(
+                [operation, "--home", str(appliance_home), "--keys", str(keys), "--request", str(request)]
+                + ["--out", str(stick), "--yes"]
+            )
+            import_bundle(stick / request.name.replace("request-", "response-"), connection=connection, home=station)
+        client = connection.resolve().client()
+        new_ci = Root.from_bytes(client.get_root())
+        new_prod = Root.from_bytes(client.get_root(production=True))
+    now = datetime.now(UTC)
+    assert new_ci.version == ci.version + 1 and [s.keyid for s in new_ci.signatures] == [root_id]
+    assert new_ci.meta.roles == ci.meta.roles and new_ci.meta.expires_at > ci.meta.expires_at
+    verify_root_update(ci, new_ci, now)
+    published = WaveStore(work / "sandbox-state" / "factories" / "acme-rehearsal").production_targets("production")
+    assert published is not None and published.signed["expires"] > ci.meta.expires
+    assert targets_id in {s.keyid for s in published.signatures}
+    assert check_production_targets(published, new_prod).count == 2

@@ -388,6 +388,7 @@ class Online:
             str(self.token_file),
             "--home",
             str(self.station_home),
+            "--direct",  # the crash points below are those of the two direct uploads
         ]
 
     def versions(self) -> tuple[int, int]:

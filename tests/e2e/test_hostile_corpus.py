@@ -51,6 +51,8 @@ BASELINES = frozenset(
     {"ok-keys.tgz", "ok-root.json", "ok-request.json", "ok-response.json", "station.pub", "appliance.pub"}
 )
 TIMEOUT = 120
+# Characters that must never reach a terminal from outside text (shown as escapes instead).
+UNSAFE_ON_SCREEN = ("\x00", "\x07", "\x1b", "\x9b", "\x9d", "\u202e", "\u2066", "\u200b", "\ufeff")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,12 @@ CASES: list[Case] = [
             ("tarball-truncated-gzip.tgz", "gzip stream is damaged"),
             ("tarball-truncated-tar.tgz", "is truncated"),
             ("tarball-two-archives-joined.tgz", "several archives joined"),
+            ("tarball-pax-size-negative.tgz", "declares a negative size (-1024)"),
+            ("tarball-pax-size-absurd.tgz", "is 9999999999999999999999999999999999999999 bytes, more than"),
+            ("tarball-pax-path-4mib.tgz", "aaaa'\u2026 (4194317 characters) in tarball"),
+            ("tarball-gnu-longname-10mib.tgz", "bbbb'\u2026 (10485774 characters) in tarball"),
+            ("tarball-escape-in-name.tgz", "'tufrepo/keys/\\x1b]0;owned\\x07\\x1b[2J\\u202egpj.pub'"),
+            ("tarball-nul-in-pax-path.tgz", "member 'a\\x00b' has an unsafe path"),
         ],
     ),
     # The same tarballs where a ceremony meets them: after the request verified.
@@ -106,6 +114,7 @@ CASES: list[Case] = [
             ("tarball-gzip-bomb.tgz", "(gzip bomb?)"),
             ("tarball-rsa-1024-key.tgz", "RSA key has 1024 bits"),
             ("tarball-pub-sec-mismatch.tgz", "does not hold the private half"),
+            ("tarball-pax-size-negative.tgz", "declares a negative size (-1024)"),
         ],
     ),
     *_cases(
@@ -171,12 +180,21 @@ CASES: list[Case] = [
             ("request-is-a-response.json", "not a request bundle"),
             ("request-wrong-operation.json", "is a rotate-targets request, not rotate-root"),
             ("request-invalid-factory-name.json", "factory name '../acme' is invalid"),
+            ("request-confusable-factory-name.json", "has a malformed signature or content"),
             ("request-sequence-zero.json", "sequence must be positive"),
             ("request-sequence-string.json", "field 'sequence' is missing or has the wrong type"),
             ("request-bad-parameters.json", "unsupported key_type 'DSA'"),
         ],
     ),
-    *_cases("rotate-root", BundleError, [("request-replayed.json", "not newer than 1")], setup="completed"),
+    *_cases(
+        "rotate-root",
+        BundleError,
+        [
+            ("request-replayed.json", "was already answered by this appliance (replayed request)"),
+            ("request-sequence-reused.json", "is superseded: this appliance already answered another rotate-root"),
+        ],
+        setup="completed",
+    ),
     *_cases("rotate-root", VerificationError, [("request-wrong-factory.json", "forked history")], setup="completed"),
     *_cases("rotate-root", KeyMissingError, [("request-foreign-root-key.json", "holds 0 of the 1 root private key")]),
     *_cases(
@@ -214,7 +232,15 @@ CASES: list[Case] = [
             ("response-root-expired.json", "has expired"),
         ],
     ),
-    *_cases("import", MetadataError, [("response-private-key-in-root.json", "carries private key material")]),
+    *_cases(
+        "import",
+        BundleError,
+        [
+            ("response-private-key-in-root.json", "carries private key material at result.ci_root.signed.keys."),
+            ("response-private-pem-in-new-keys.json", "private key material at result.new_keys[0].note"),
+            ("response-unknown-result-field.json", "fields this station does not know: 'upload_to'"),
+        ],
+    ),
 ]
 
 
@@ -237,7 +263,16 @@ def test_every_defect_file_has_a_case() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=300), st.integers(1, 3000).map(bytes)), max_size=6))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.integers(1, 3000).map(bytes),
+            st.tuples(st.integers(0, 255), st.integers(1, 3000)).map(lambda run: bytes([run[0]]) * run[1]),
+        ),
+        max_size=6,
+    )
+)
 def test_corpus_gzip_writer_round_trips(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
     assert gzip.decompress(gzip_bytes(data)) == data
@@ -593,6 +628,9 @@ def test_hostile_input_is_refused_cleanly(case: Case, outcomes: Outcomes) -> Non
     assert hint.startswith("hint: ") and len(hint) > len("hint: "), outcome.stderr
     assert outcome.returncode == case.error.exit_code, outcome.stderr
     assert outcome.after == outcome.before, "a refused input changed files"
+    # Outside text is echoed literally and briefly: no terminal escape, no multi-megabyte names.
+    assert len(outcome.stderr) < 5000, len(outcome.stderr)
+    assert not any(ch in outcome.stderr + outcome.stdout for ch in UNSAFE_ON_SCREEN), outcome.stderr
 
 
 @pytest.mark.parametrize("case", FIDELITY, ids=[c.id for c in FIDELITY])

@@ -10,8 +10,7 @@ FACTS: dict[str, dict[str, str]] = {
     "tar-go-header": {
         "kind": "fact",
         "source": (
-            "foundriesio/fioctl HEAD subcommands/keys/tuf_utils.go saveTufCreds; 8656ae9 rotate_root.go "
-            "saveTempCreds"
+            "foundriesio/fioctl HEAD subcommands/keys/tuf_utils.go saveTufCreds; 8656ae9 rotate_root.go saveTempCreds"
         ),
         "text": (
             "fioctl writes the keys tarball with archive/tar Header{Name, Size} only: mode 0, uid/gid 0, "
@@ -52,16 +51,15 @@ FACTS: dict[str, dict[str, str]] = {
         "kind": "fact",
         "source": "advancedtelematic/ota-tuf cli/.../repo/CliKeyStorage.scala, libtuf/.../TufCodecs.scala",
         "text": (
-            "garage-sign writes key files with circe spaces2: {\"keyval\" : {\"public\"|\"private\" : PEM}, "
-            "\"keytype\" : \"RSA\"} (keyval first)."
+            'garage-sign writes key files with circe spaces2: {"keyval" : {"public"|"private" : PEM}, '
+            '"keytype" : "RSA"} (keyval first).'
         ),
     },
     "ota-tuf-keyid": {
         "kind": "fact",
         "source": "advancedtelematic/ota-tuf libtuf/.../crypt/TufCrypto.scala PublicKeyOps.id",
         "text": (
-            "ota-tuf (server, garage-sign) key id = hex sha256 of the X.509 SubjectPublicKeyInfo DER of the"
-            " public key."
+            "ota-tuf (server, garage-sign) key id = hex sha256 of the X.509 SubjectPublicKeyInfo DER of the public key."
         ),
     },
     "ota-tuf-rsa": {
@@ -75,10 +73,7 @@ FACTS: dict[str, dict[str, str]] = {
     "ota-tuf-canonical": {
         "kind": "fact",
         "source": "advancedtelematic/ota-tuf libtuf/.../crypt/CanonicalJson.scala",
-        "text": (
-            "ota-tuf canonical JSON: keys sorted, no spaces, escaped newlines turned back into raw "
-            "newlines."
-        ),
+        "text": ("ota-tuf canonical JSON: keys sorted, no spaces, escaped newlines turned back into raw newlines."),
     },
     "canonical-docker": {
         "kind": "fact",
@@ -93,7 +88,7 @@ FACTS: dict[str, dict[str, str]] = {
         "source": "Go encoding/json (fioctl json.Marshal of client.AtsKey)",
         "text": (
             "Key files are Go json.Marshal of AtsKey: compact "
-            "{\"keytype\":..,\"keyval\":{\"public\"|\"private\":..}}, \\n escaped, <>& escaped as \\u003c \\u003e "
+            '{"keytype":..,"keyval":{"public"|"private":..}}, \\n escaped, <>& escaped as \\u003c \\u003e '
             "\\u0026."
         ),
     },
@@ -113,12 +108,10 @@ FACTS: dict[str, dict[str, str]] = {
     "keyid-json": {
         "kind": "fact",
         "source": (
-            "foundriesio/fioctl 9bfd1e0 client/foundries.go AtsKey.KeyID (released v0.15..v0.29; removed by"
-            " 7fd8404)"
+            "foundriesio/fioctl 9bfd1e0 client/foundries.go AtsKey.KeyID (released v0.15..v0.29; removed by 7fd8404)"
         ),
         "text": (
-            "Mar 2021 to Oct 2022: key id = hex sha256 of canonical JSON "
-            "{\"keytype\":T,\"keyval\":{\"public\":PEM-or-hex}}."
+            'Mar 2021 to Oct 2022: key id = hex sha256 of canonical JSON {"keytype":T,"keyval":{"public":PEM-or-hex}}.'
         ),
     },
     "keyid-der": {
@@ -250,8 +243,7 @@ FACTS: dict[str, dict[str, str]] = {
         "kind": "fact",
         "source": "foundriesio/fioctl d0e3d2a (Aug 2023) tuf_utils.go addOfflineTufKey",
         "text": (
-            "x-key-owners[id] = {polis-id, created-at (UTC, seconds)} for every key added by fioctl since "
-            "Aug 2023."
+            "x-key-owners[id] = {polis-id, created-at (UTC, seconds)} for every key added by fioctl since Aug 2023."
         ),
     },
     "download-roots": {
@@ -275,8 +267,7 @@ FACTS: dict[str, dict[str, str]] = {
         "kind": "fact",
         "source": "uptane/aktualizr src/libaktualizr/uptane/metawithkeys.cc ParseKeys",
         "text": (
-            "aktualizr lower-cases keytype and accepts only rsa and ed25519; key ids are map keys, never "
-            "recomputed."
+            "aktualizr lower-cases keytype and accepts only rsa and ed25519; key ids are map keys, never recomputed."
         ),
     },
     "akt-threshold": {
@@ -308,8 +299,7 @@ FACTS: dict[str, dict[str, str]] = {
     "assume-server-v1": {
         "kind": "assumption",
         "source": (
-            "ota-tuf keyserver defaults; fioctl syncProdRoot ('version 1 can only be generated on server "
-            "side')"
+            "ota-tuf keyserver defaults; fioctl syncProdRoot ('version 1 can only be generated on server side')"
         ),
         "text": (
             "Root v1 (CI and production alike) is created by the server with online "
@@ -321,7 +311,7 @@ FACTS: dict[str, dict[str, str]] = {
         "kind": "assumption",
         "source": "fioctl client TufRootFirstKey (unmarshals an AtsKey); a092df9 commit message",
         "text": (
-            "GET first_root.sec returns compact JSON {\"keytype\":..,\"keyval\":{\"private\":..}}; ED25519 "
+            'GET first_root.sec returns compact JSON {"keytype":..,"keyval":{"private":..}}; ED25519 '
             "private as 32-byte seed hex."
         ),
     },

@@ -127,22 +127,40 @@ def _field(width: int, text: bytes) -> bytes:
     return text + b"\0" * (width - len(text))
 
 
-def _header(name: str, size: int, mode: int, mtime: int, typeflag: bytes, magic: bytes, version: bytes,
-            uname: bytes, gname: bytes, dev_fields: bool) -> bytes:
+def _header(
+    name: str,
+    size: int,
+    mode: int,
+    mtime: int,
+    typeflag: bytes,
+    magic: bytes,
+    version: bytes,
+    uname: bytes,
+    gname: bytes,
+    dev_fields: bool,
+) -> bytes:
     dev = _octal(8, 0) if dev_fields else b"\0" * 8
-    blk = b"".join([
-        _field(100, name.encode("utf-8")),
-        _octal(8, mode), _octal(8, 0), _octal(8, 0),
-        _octal(12, size), _octal(12, mtime),
-        b" " * 8,  # checksum placeholder: spaces while summing
-        typeflag,
-        b"\0" * 100,  # linkname
-        magic, version,
-        _field(32, uname), _field(32, gname),
-        dev, dev,
-        b"\0" * 155,  # prefix: every zoo name fits in 100 bytes, so Go never splits it
-        b"\0" * 12,
-    ])
+    blk = b"".join(
+        [
+            _field(100, name.encode("utf-8")),
+            _octal(8, mode),
+            _octal(8, 0),
+            _octal(8, 0),
+            _octal(12, size),
+            _octal(12, mtime),
+            b" " * 8,  # checksum placeholder: spaces while summing
+            typeflag,
+            b"\0" * 100,  # linkname
+            magic,
+            version,
+            _field(32, uname),
+            _field(32, gname),
+            dev,
+            dev,
+            b"\0" * 155,  # prefix: every zoo name fits in 100 bytes, so Go never splits it
+            b"\0" * 12,
+        ]
+    )
     assert len(blk) == BLOCK
     chk = sum(blk)
     return blk[:148] + _octal(7, chk) + b" " + blk[156:]

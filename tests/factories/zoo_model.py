@@ -78,17 +78,32 @@ def server_v1(f: Factory, online: dict[str, ZooKey], created: dt.datetime) -> Js
         kid = f.add_key(online[role], "der")
         keys[kid] = online[role].ats_public()
         roles[role] = {"keyids": [kid], "threshold": 1}
-    signed = {"_type": "Root", "consistent_snapshot": False, "expires": rfc3339(created + dt.timedelta(days=365)),
-              "keys": keys, "roles": roles, "version": 1}
+    signed = {
+        "_type": "Root",
+        "consistent_snapshot": False,
+        "expires": rfc3339(created + dt.timedelta(days=365)),
+        "keys": keys,
+        "roles": roles,
+        "version": 1,
+    }
     env = sign_envelope(signed, [(f.ids[online["root"].label], online["root"])])
     f.ci.append(env)
     f.prod.append(copy.deepcopy(env))
     return env
 
 
-def rotate_root(f: Factory, new: ZooKey, rule: str, now: dt.datetime, *, keep_old: bool,
-                changelog: Json | None = None, expires: str | None = None, extra_targets: ZooKey | None = None,
-                owners: Json | None = None) -> Json:
+def rotate_root(
+    f: Factory,
+    new: ZooKey,
+    rule: str,
+    now: dt.datetime,
+    *,
+    keep_old: bool,
+    changelog: Json | None = None,
+    expires: str | None = None,
+    extra_targets: ZooKey | None = None,
+    owners: Json | None = None,
+) -> Json:
     """rotate-root-sign (+ rotate-root-keep-old or rotate-root-drop-old, changelog when given)."""
     cur = copy.deepcopy(f.ci[-1]["signed"])
     old_id = cur["roles"]["root"]["keyids"][0]

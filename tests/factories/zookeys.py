@@ -32,8 +32,11 @@ class ZooKey:
     def public_value(self) -> str:
         """keyval.public: PKIX 'PUBLIC KEY' PEM for RSA, hex of the 32 raw bytes for ED25519."""
         if self.rsa_key is not None:
-            return self.rsa_key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+            return (
+                self.rsa_key.public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                .decode()
+            )
         return self._ed().public_key().public_bytes_raw().hex()
 
     def private_value(self, ed_form: str = "seed") -> str:
@@ -41,8 +44,8 @@ class ZooKey:
         fioctl since a092df9 and the API) or of seed||public ('go64', fioctl 6439b8a..a092df9)."""
         if self.rsa_key is not None:
             return self.rsa_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption()).decode()
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            ).decode()
         assert self.ed_seed is not None
         if ed_form == "go64":
             return (self.ed_seed + self._ed().public_key().public_bytes_raw()).hex()
@@ -132,6 +135,7 @@ def write_rsa_seeds(wanted: dict[str, int], path: Path = SEED_FILE) -> None:
     for label, bits in sorted(wanted.items()):
         if label not in have:
             key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-            have[label] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                            serialization.NoEncryption()).decode()
+            have[label] = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            ).decode()
     path.write_text(json.dumps(have, indent=1, sort_keys=True) + "\n")

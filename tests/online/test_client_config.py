@@ -18,7 +18,7 @@ ENV = {ENV_SERVER: "https://env.example.com/", ENV_TOKEN: "env-token", ENV_FACTO
         ((None, None, None), ENV, ("https://env.example.com", "envfactory", "env-token")),
         (("http://127.0.0.1:8765", "acme", "opt-token"), ENV, ("http://127.0.0.1:8765", "acme", "opt-token")),
         (("http://127.0.0.1:8765", None, None), ENV, ("http://127.0.0.1:8765", "envfactory", "env-token")),
-        (("  http://h  ", " acme ", " tok "), {}, ("http://h", "acme", "tok")),
+        (("  https://h  ", " acme ", " tok "), {}, ("https://h", "acme", "tok")),
         (("", "", ""), ENV, ("https://env.example.com", "envfactory", "env-token")),
     ],
 )
@@ -33,9 +33,9 @@ def test_precedence(options, env, expected) -> None:
     ("env", "message", "hint"),
     [
         ({ENV_TOKEN: "t", ENV_FACTORY: "f"}, "no factory server given", ENV_SERVER),
-        ({ENV_SERVER: "http://h", ENV_TOKEN: "t"}, "no factory name given", ENV_FACTORY),
-        ({ENV_SERVER: "http://h", ENV_FACTORY: "f"}, "no API token given", ENV_TOKEN),
-        ({ENV_SERVER: "http://h", ENV_FACTORY: "f", ENV_TOKEN: "   "}, "no API token given", "--token-file"),
+        ({ENV_SERVER: "https://h", ENV_TOKEN: "t"}, "no factory name given", ENV_FACTORY),
+        ({ENV_SERVER: "https://h", ENV_FACTORY: "f"}, "no API token given", ENV_TOKEN),
+        ({ENV_SERVER: "https://h", ENV_FACTORY: "f", ENV_TOKEN: "   "}, "no API token given", "--token-file"),
     ],
 )
 def test_missing_values_are_usage_errors_with_hints(env, message, hint) -> None:

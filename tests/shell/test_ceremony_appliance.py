@@ -82,7 +82,7 @@ def test_replayed_request_is_refused_and_changes_nothing(setup) -> None:
     before = _digest(keys)
     again = _rotate(home, keys, request_path, stick)
     assert again.returncode == 7
-    assert "not newer" in again.stderr
+    assert "already answered by this appliance (replayed request)" in again.stderr
     assert _digest(keys) == before
 
 

