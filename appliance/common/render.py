@@ -10,6 +10,7 @@ Program text that wants emphasis builds a ``rich.text.Text`` with a style
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -234,7 +235,7 @@ def render_review(
     the summary, so the summary ends directly above the confirmation prompt."""
     out = out or console()
     if pager is not None:
-        pager(details_lines(review, out.width, full_ids=full_ids))
+        pager(details_lines(review, out.width, full_ids=full_ids, encoding=out.encoding))
     else:
         render_review_details(review, out, full_ids=full_ids)
     if summary:
@@ -242,11 +243,21 @@ def render_review(
             out.print(line)
 
 
-def details_lines(review: Review, width: int, *, full_ids: bool = False) -> list[str]:
-    """The details as the lines a terminal ``width`` columns wide would show (for paging)."""
-    import io
+class _Capture(io.StringIO):
+    """Text a console writes for paging, drawn for the real terminal's encoding (ASCII boxes on ASCII)."""
 
-    capture = LiteralConsole(file=io.StringIO(), width=width, color_system=None)
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def details_lines(review: Review, width: int, *, full_ids: bool = False, encoding: str = "utf-8") -> list[str]:
+    """The details as the lines a terminal ``width`` columns wide would show (for paging)."""
+    capture = LiteralConsole(file=_Capture(encoding), width=width, color_system=None)
     render_review_details(review, capture, full_ids=full_ids)
     text = str(capture.file.getvalue())  # type: ignore[attr-defined]
     return text.rstrip("\n").split("\n")
@@ -260,7 +271,7 @@ def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
         box=box.SIMPLE_HEAD,
     )
     table.add_column("time (UTC)", no_wrap=True, min_width=20)
-    table.add_column("operation", overflow="fold")
+    table.add_column("operation", overflow="fold", min_width=14)
     table.add_column("factory", overflow="fold")
     table.add_column("new keys", no_wrap=True)
     table.add_column("request", no_wrap=True)
