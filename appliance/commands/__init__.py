@@ -13,6 +13,7 @@ MODULES = (
     "identity",
     "rotate_root",
     "targets",
+    "waves",
     "transcript",
     "policy",
     "token",

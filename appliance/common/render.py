@@ -23,8 +23,9 @@ from rich.text import Text
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
-from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, ResignTable, Review, WaveTable
+from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, ResignTable, Review
 from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
+from ..core.waveplan import WaveReview
 
 
 class LiteralConsole(Console):
@@ -142,22 +143,26 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
     return table
 
 
-def wave_rich_table(wave: WaveTable) -> Table:
-    # Target names, versions, hardware ids, tags and the wave name all come from the request.
-    table = Table(title=shown(wave.title, MESSAGE_CAP), title_justify="left")
-    for column in ("target", "version", "hardware ids", "tags", "bytes"):
+def wave_targets_table(review: WaveReview) -> Table:
+    table = Table(
+        # The wave name, tag, expiry, target names, versions and hardware ids come from the request.
+        title=shown(
+            f"wave {review.wave}: production targets v{review.version} for tag {review.tag}, expires {review.expires}",
+            MESSAGE_CAP,
+        ),
+        title_justify="left",
+    )
+    for column in ("target", "version", "hardware ids", "bytes"):
         table.add_column(column, overflow="fold")
-    for line in wave.lines:
+    table.add_column("sha256", overflow="fold")  # compared whole: wrap, never truncate
+    for row in review.rows:
         table.add_row(
-            shown(line.name, MESSAGE_CAP),
-            shown(line.version),
-            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
-            shown(", ".join(line.tags), MESSAGE_CAP),
-            str(line.length),
+            shown(row.name, MESSAGE_CAP),
+            shown(row.version),
+            shown(", ".join(row.hardware_ids), MESSAGE_CAP),
+            str(row.length),
+            shown(row.sha256),
         )
-    if wave.sha256:
-        table.caption = Text(f"sha256 of the signed targets: {wave.sha256}")
-        table.caption_justify = "left"
     return table
 
 
@@ -171,6 +176,33 @@ def resign_rich_table(resigned: ResignTable) -> Table:
     return table
 
 
+def render_wave(review: WaveReview, out: Console) -> None:
+    """Every target, the difference from the tag's production targets, expiry and signature count
+    (the production root that checks them is the review's root table)."""
+    out.print(wave_targets_table(review))
+    base = "none (first wave for this tag)" if review.base_version is None else f"v{review.base_version}"
+    out.print(f"difference from the current production targets of tag {shown(review.tag)} ({base}):")
+    diff = review.diff
+    for label, names in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)):
+        for name in names:
+            out.print(f"  {label}: {shown(name, MESSAGE_CAP)}")
+    if diff.empty:
+        out.print("  (no difference)")
+    out.print(f"expires: {shown(review.expires)}")
+    for keyid in review.signer_keyids:
+        out.print(f"signing with offline targets key {short(keyid)}")
+        out.print(Text(f"  {keyid}", no_wrap=True, overflow="ignore"))  # whole, never split
+    out.print(
+        f"signatures after this one (online key {review.online_keyid[:16]} included): "
+        f"{review.signatures_after} of {review.threshold} required by the production root "
+        f"v{review.prod_root.version}"
+    )
+    if not review.met:
+        out.print("more offline signatures are needed before rollout or completion (waves sign)")
+    if review.lacks_delta_stats:
+        out.print("note: some CI targets of this version have no static deltas (fioctl warns the same)")
+
+
 # --- the review: details (paged) and the summary kept above the prompt -------------------------
 
 
@@ -181,7 +213,7 @@ def render_review_details(review: Review, out: Console, *, full_ids: bool = Fals
         out.print(shown(part, MESSAGE_CAP))
     out.print(Text(f"{review.station_line}, words:"))
     out.print(Text(f"  {' '.join(review.station_words)}"))
-    roots = review.current_roots or (("current CI root", review.current_ci),)
+    roots = review.current_roots or ((review.current_root_title, review.current_root),)
     for title, root in roots:
         print_root(out, root, title, full_ids=full_ids)
     for label, lines in review.changes:
@@ -199,7 +231,7 @@ def render_review_details(review: Review, out: Console, *, full_ids: bool = Fals
     for blob in review.json_roots:
         out.print_json(blob.decode())
     if review.wave is not None:
-        out.print(wave_rich_table(review.wave))
+        render_wave(review.wave, out)
     if review.resigned is not None:
         out.print(resign_rich_table(review.resigned))
 

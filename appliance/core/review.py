@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
-from .metadata import Envelope, Root, RootMeta
+from .metadata import Root, RootMeta
 from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
-from .targets import TargetLine
+from .waveplan import WaveReview
 
 SHORT_ID = 16  # hex digits of a key id shown by default; --full-ids adds the whole id
 SUMMARY_MAX_LINES = 14  # with the 2 prompt lines and the pager line this leaves room on 24 rows
@@ -39,13 +39,6 @@ class NewKeyLine:
     role: str
     keyid: str
     words: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WaveTable:
-    title: str
-    lines: tuple[TargetLine, ...]
-    sha256: str = ""  # of the canonical signed targets the offline key signs
 
 
 @dataclass(frozen=True)
@@ -63,13 +56,14 @@ class Review:
     factory: str
     request_line: str
     station_line: str
-    current_ci: Root  # kept for callers that read it; the roots shown are ``current_roots``
+    current_root: Root  # the CI root; for a wave the production root, whose targets role checks it
+    current_root_title: str
     changes: tuple[tuple[str, tuple[str, ...]], ...]  # ("CI", diff lines), ("production", diff lines)
     new_signers: tuple[str, ...]
     details: tuple[str, ...]
     new_keys: tuple[NewKeyLine, ...]
     json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
-    wave: WaveTable | None = None
+    wave: WaveReview | None = None
     request_id: str = ""
     sequence: int = 0
     station_fingerprint: str = ""
@@ -97,7 +91,7 @@ def build_review(
     details: Sequence[str] = (),
     show_json: bool = False,
     new_keys: Sequence[tuple[str, PrivateKey]] = (),
-    wave: WaveTable | None = None,
+    wave: WaveReview | None = None,
     changes_summary: Sequence[str] = (),
     roots_shown: Sequence[str] = ("CI", "production"),
     resigned: ResignTable | None = None,
@@ -116,12 +110,19 @@ def build_review(
     if not summary and new is not None:
         summary = tuple(summarise_root_change(current, new))
     by_label = {"CI": current.ci, "production": current.prod}
+    # A wave is checked by the production root's targets role: that root is the one to see.
+    current_root = current.ci if wave is None else current.prod
+    root_title = "current CI root" if wave is None else "production root that will check these signatures"
+    shown_roots = tuple((f"current {label} root", by_label[label]) for label in roots_shown)
+    if wave is not None:
+        shown_roots = ((root_title, current.prod),)
     return Review(
         title=title,
         factory=request.factory,
         request_line=f"request {request.request_id}  created {request.created}  sequence {request.sequence}",
         station_line=f"signed by station {station.fingerprint[:SHORT_ID]}",
-        current_ci=current.ci,
+        current_root=current_root,
+        current_root_title=root_title,
         changes=changes,
         new_signers=signers,
         details=tuple(details),
@@ -134,7 +135,7 @@ def build_review(
         station_fingerprint=station.fingerprint,
         station_words=tuple(fingerprint_words(station.public)),
         what_changes=summary,
-        current_roots=tuple((f"current {label} root", by_label[label]) for label in roots_shown),
+        current_roots=shown_roots,
     )
 
 
@@ -176,14 +177,16 @@ def unused_key_reason(keyid: str, current: Root) -> str:
     )
 
 
-def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> WaveTable:
-    import hashlib
-
-    return WaveTable(
-        f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}",
-        tuple(lines),
-        hashlib.sha256(envelope.signed_bytes()).hexdigest(),
-    )
+def summarise_wave(wave: WaveReview, signed_sha256: str) -> list[str]:
+    """The summary of a wave signing: what, the digest of what is signed, and the root that checks it."""
+    diff = wave.diff
+    base = "first wave of the tag" if wave.base_version is None else f"vs v{wave.base_version}"
+    return [
+        f"wave {wave.wave}, tag {wave.tag}: targets v{wave.version}, {len(wave.rows)} target(s)",
+        f"{base}: +{len(diff.added)} -{len(diff.removed)} changed {len(diff.changed)}; sha256:",
+        signed_sha256,
+        f"production root v{wave.prod_root.version}: {wave.signatures_after} of {wave.threshold} signatures after this",
+    ]
 
 
 def resign_table(plans: Sequence[TargetsResign]) -> ResignTable:

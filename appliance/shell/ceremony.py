@@ -40,11 +40,12 @@ from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult, StagedResult
-from ..core.review import ResignTable, Review, WaveTable, build_review
+from ..core.review import ResignTable, Review, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
+from ..core.waveplan import WaveReview
 from . import pendingkey, readback, transcriptlog
 
 ROOT_COPY = "tufrepo/roles/root.json"
@@ -141,7 +142,7 @@ class Ceremony(Generic[B]):
         details: Sequence[str] = (),
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
-        wave: WaveTable | None = None,
+        wave: WaveReview | None = None,
         changes_summary: Sequence[str] = (),
         roots_shown: Sequence[str] = ("CI", "production"),
         resigned: ResignTable | None = None,
@@ -195,8 +196,10 @@ class Ceremony(Generic[B]):
         self.state = state
         self.home.save_state(state.to_wire())
 
-    def record_in_progress(self, new_key: PrivateKey, now: datetime) -> None:
-        self._save(self.state.begin(self.request.request_id, InProgress(new_key.keyid, format_expires(now))))
+    def record_in_progress(self, new_key: PrivateKey | None, now: datetime) -> None:
+        """``new_key`` None: an operation that makes no key (a wave) but must not answer twice."""
+        keyid = None if new_key is None else new_key.keyid
+        self._save(self.state.begin(self.request.request_id, InProgress(keyid, format_expires(now))))
         crashpoint("state:in-progress")
 
     def store_tarball(

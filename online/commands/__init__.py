@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ("identity", "exchange", "rehearse", "sandbox", "showroot", "expiry", "updates")
+MODULES: tuple[str, ...] = ("identity", "exchange", "rehearse", "sandbox", "showroot", "waves", "expiry", "updates")
 
 
 def register_all(app: typer.Typer) -> None:
