@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
 
 def script(
-    operation: str = typer.Argument(..., help="rotate-root, rotate-targets, sign-targets or pair."),
+    operation: str = typer.Argument(..., help="rotate-root, rotate-targets, sign-targets, init-wave or pair."),
     out: Path | None = typer.Option(None, "--out", help="Write it to FILE.pdf or FILE.txt instead of the screen."),
 ) -> None:
     """Print the steps of a ceremony: who does what, what to compare, what to write down, where to sign."""

@@ -209,20 +209,26 @@ def _acts(operation: str) -> tuple[Act, ...]:
             "production threshold 2; keys no role uses leave the key list (the review says which)."
         )
         return (_PREPARE, _EXPORT, _run(command), _review(changes, True), _IMPORT, _CLOSE)
-    if operation == "sign-targets":
-        command = "tuf-appliance sign-targets --keys TARGETS-TARBALL --request ... --out /media/stick"
+    if operation in ("sign-targets", "init-wave"):
+        command = f"tuf-appliance {operation} --keys TARGETS-TARBALL --request ... --out /media/stick"
         changes = (
-            "the wave's production targets get the offline signature. Compare the sha256 in the "
-            "summary with the one 'tuf-online' showed for the wave, and the production root version."
+            "the wave's production targets get the offline signature. Compare the wave, tag, targets "
+            "and the difference from the tag's current targets with the release plan; check the "
+            "production root version and the signature count."
         )
-        return (_PREPARE, _EXPORT, _run(command), _review(changes, False), _IMPORT, _CLOSE)
+        act = _review(changes, False)
+        digest = Step(
+            "IW", "Write down the sha256 the summary shows: it names exactly what is signed.", ("sha256 (first 16)",)
+        )
+        steps = (*act.steps[:-1], digest, act.steps[-1])
+        return (_PREPARE, _EXPORT, _run(command), Act(act.name, steps), _IMPORT, _CLOSE)
     raise UsageError(
         f"OPERATION {operation!r}: there is no ceremony script by that name",
         hint=f"Scripts: {', '.join(SCRIPTS)}.",
     )
 
 
-SCRIPTS = ("rotate-root", "rotate-targets", "sign-targets", "pair")
+SCRIPTS = ("rotate-root", "rotate-targets", "sign-targets", "init-wave", "pair")
 
 
 def script_lines(operation: str) -> list[str]:

@@ -129,7 +129,7 @@ def test_pairing_asks_for_the_other_screens_words_and_never_shows_them(tmp_path:
 
 
 def test_ceremony_script_fits_80_columns_and_names_the_review_act(tmp_path: Path) -> None:
-    for operation in ("rotate-root", "rotate-targets", "sign-targets", "pair"):
+    for operation in ("rotate-root", "rotate-targets", "sign-targets", "init-wave", "pair"):
         done = run("appliance", "script", operation)
         assert done.returncode == 0
         assert all(len(line) <= 78 for line in done.stdout.splitlines())
@@ -141,7 +141,8 @@ def test_ceremony_script_fits_80_columns_and_names_the_review_act(tmp_path: Path
     assert run("appliance", "script", "rotate-root", "--out", str(pdf)).returncode == 0
     assert pdf.read_bytes().startswith(b"%PDF-1.4")
     bad = run("appliance", "script", "rotate-everything")
-    assert bad.returncode == 2 and "hint: Scripts: rotate-root, rotate-targets, sign-targets, pair." in bad.stderr
+    assert bad.returncode == 2
+    assert "hint: Scripts: rotate-root, rotate-targets, sign-targets, init-wave, pair." in bad.stderr
 
 
 def test_policy_default_on_and_turning_it_off_is_recorded(tmp_path: Path) -> None:
