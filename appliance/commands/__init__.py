@@ -19,6 +19,7 @@ MODULES = (
     "token",
     "resign",
     "updates",
+    "script",
 )
 
 

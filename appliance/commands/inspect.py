@@ -13,19 +13,36 @@ def register(app: typer.Typer) -> None:
 
 def list_keys(
     keys: Path = typer.Option(..., "--keys", help="Offline keys tarball (offline-creds.tgz)."),
-    root: Path | None = typer.Option(None, "--root", help="root.json to match keys against roles."),
+    root: Path | None = typer.Option(
+        None, "--root", help="root.json to match keys against roles (default: the tarball's tufrepo/roles/root.json)."
+    ),
+    full_ids: bool = typer.Option(False, "--full-ids", help="Also list every key id in full, one per line."),
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
     from ..common.durable import read_capped
-    from ..common.render import console, key_table
+    from ..common.render import console, full_id_lines, key_table
+    from ..core.backupplan import root_in_archive
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
 
     archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
-    parsed = None
+    out = console()
+    parsed: Root | None
     if root is not None:
         parsed = Root.from_bytes(read_capped(root, MAX_METADATA_BYTES, what="root.json"), what=str(root))
-    out = console()
+        source = str(root)
+    else:
+        parsed = root_in_archive(archive)
+        source = "the tarball's tufrepo/roles/root.json"
     out.print(key_table(archive.entries, parsed, archive.files))
     for note in archive.notes:
         out.print(f"not used: {note}")
+    if parsed is None:
+        out.print("roles: unknown (the tarball has no tufrepo/roles/root.json; pass --root)")
+    else:
+        out.print(f"roles from {source}, v{parsed.version}")
+    if full_ids:
+        out.print("key ids in full:")
+        listed = (parsed.meta.keyid_for(e.public) if parsed is not None else None for e in archive.entries)
+        for line in full_id_lines(kid or e.keyid for kid, e in zip(listed, archive.entries, strict=True)):
+            out.print(line)

@@ -10,9 +10,11 @@ Program text that wants emphasis builds a ``rich.text.Text`` with a style
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.table import Table
@@ -22,7 +24,7 @@ from ..core.keyids import DER, RULE_LABELS, SHORT_LABELS, keyid_rule
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root, RootMeta
-from ..core.review import ResignTable, Review
+from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, ResignTable, Review
 from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
 from ..core.waveplan import WaveReview
 
@@ -30,8 +32,8 @@ from ..core.waveplan import WaveReview
 class LiteralConsole(Console):
     """A rich console that shows every string literally (see the module doc)."""
 
-    def __init__(self, *, stderr: bool = False) -> None:
-        super().__init__(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    def __init__(self, *, stderr: bool = False, **options: Any) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False, **options)
 
     @property
     def ascii_terminal(self) -> bool:
@@ -72,15 +74,25 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 
 def short(keyid: str) -> str:
-    return keyid[:16]
+    return keyid[:SHORT_ID]
+
+
+def print_plain(out: Console, line: str) -> None:
+    """One already laid out line, shown as it is (no markup, no re-wrapping)."""
+    out.print(Text(line), no_wrap=True, overflow="ignore", crop=False)
+
+
+def full_id_lines(keyids: Iterable[str]) -> list[Text]:
+    """Whole key ids, one per line and never wrapped: each starts with the short id shown above."""
+    return [Text(f"  {keyid}", no_wrap=True, overflow="ignore") for keyid in dict.fromkeys(keyids)]
 
 
 def root_table(root: Root, title: str) -> Table:
     meta = root.meta
-    table = Table(title=f"{title}: version {meta.version}, expires {meta.expires}", title_justify="left")
+    table = Table(title=Text(f"{title}: v{meta.version}, expires {meta.expires}"), title_justify="left")
     table.add_column("role")
     table.add_column("threshold", justify="right")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
+    table.add_column("key id", no_wrap=True)  # a short prefix: never split mid-id
     table.add_column("id rule")
     table.add_column("type")
     table.add_column("bits", justify="right")
@@ -91,14 +103,14 @@ def root_table(root: Root, title: str) -> Table:
             table.add_row(
                 shown(name) if index == 0 else "",
                 str(role.threshold) if index == 0 else "",
-                shown(keyid),
+                short(keyid),
                 SHORT_LABELS[keyid_rule(keyid, key)],
                 key.kind,
                 str(key.bits),
             )
     signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
     rules = ", ".join(f"{SHORT_LABELS[r]} = {RULE_LABELS[r]}" for r in _rules_used(meta))
-    table.caption = f"signed by: {signers}\nid rules: {rules}"
+    table.caption = Text(f"signed by: {signers}\nid rules: {rules}")
     table.caption_justify = "left"
     return table
 
@@ -108,10 +120,23 @@ def _rules_used(meta: RootMeta) -> list[str]:
     return [r for r in RULE_LABELS if r in used]
 
 
+def root_key_ids(root: Root) -> list[str]:
+    return [keyid for name in sorted(root.meta.roles) for keyid in root.meta.roles[name].keyids]
+
+
+def print_root(out: Console, root: Root, title: str, *, full_ids: bool = False) -> None:
+    """A root as a table of short ids; ``full_ids`` adds each whole id on a line of its own."""
+    out.print(root_table(root, title))
+    if full_ids:
+        out.print("key ids in full:")
+        for line in full_id_lines(root_key_ids(root)):
+            out.print(line)
+
+
 def key_table(entries: Iterable[KeyEntry], root: Root | None, files: Mapping[str, bytes] | None = None) -> Table:
     table = Table(title="keys in tarball", title_justify="left")
-    table.add_column("file")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
+    table.add_column("file", no_wrap=True, overflow="fold")  # whole names: the officer compares them
+    table.add_column("key id", no_wrap=True)
     table.add_column("id rule")
     table.add_column("type")
     table.add_column("private")
@@ -123,7 +148,7 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None, files: Mapping[str
         if listed is not None:
             keyid, rule = listed, keyid_rule(listed, entry.public, (files or {}).get(entry.base + ".sec"))
         table.add_row(
-            shown(entry.base.rsplit("/", 1)[-1]),
+            Text(shown(entry.base.rsplit("/", 1)[-1], MESSAGE_CAP), overflow="fold"),
             short(keyid),
             SHORT_LABELS[rule],
             entry.public.kind,
@@ -180,7 +205,8 @@ def render_wave(review: WaveReview, out: Console) -> None:
         out.print("  (no difference)")
     out.print(f"expires: {shown(review.expires)}")
     for keyid in review.signer_keyids:
-        out.print(f"signing with offline targets key {keyid}")
+        out.print(f"signing with offline targets key {short(keyid)}")
+        out.print(Text(f"  {keyid}", no_wrap=True, overflow="ignore"))  # whole, never split
     out.print(
         f"signatures after this one (online key {review.online_keyid[:16]} included): "
         f"{review.signatures_after} of {review.threshold} required by the production root "
@@ -192,23 +218,31 @@ def render_wave(review: WaveReview, out: Console) -> None:
         out.print("note: some CI targets of this version have no static deltas (fioctl warns the same)")
 
 
-def render_review(review: Review, out: Console | None = None) -> None:
-    out = out or console()
-    out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold")))
-    out.print(shown(review.request_line, MESSAGE_CAP))
-    out.print(review.station_line)
-    out.print(root_table(review.current_root, review.current_root_title))
+# --- the review: details (paged) and the summary kept above the prompt -------------------------
+
+
+def render_review_details(review: Review, out: Console, *, full_ids: bool = False) -> None:
+    """Everything the officer may read before the summary: roots, the whole diff, targets, JSON."""
+    out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold"), ": details"))
+    for part in review.request_line.split("  "):
+        out.print(shown(part, MESSAGE_CAP))
+    out.print(Text(f"{review.station_line}, words:"))
+    out.print(Text(f"  {' '.join(review.station_words)}"))
+    roots = review.current_roots or ((review.current_root_title, review.current_root),)
+    for title, root in roots:
+        print_root(out, root, title, full_ids=full_ids)
     for label, lines in review.changes:
-        out.print(styled((f"changes to the {label} root", "bold")))
+        out.print(Text(f"changes to the {label} root", style="bold"))
         for line in lines:
-            out.print(f"  {shown(line, MESSAGE_CAP)}")
+            out.print(Text(f"  {shown(line, MESSAGE_CAP)}"))
     if review.changes:
-        out.print(f"new roots signed by: {', '.join(review.new_signers)}", markup=False)
+        out.print(Text(f"new roots signed by: {', '.join(review.new_signers)}"))
     for line in review.details:
-        out.print(shown(line, MESSAGE_CAP))
+        out.print(Text(shown(line, MESSAGE_CAP)))
     for key in review.new_keys:
-        out.print(styled((f"new {key.role} key", "bold"), f": {key.keyid}"))
-        out.print(f"  read aloud: {' '.join(key.words)}")
+        out.print(Text(f"new {key.role} key: {short(key.keyid)}", style="bold"))
+        out.print(Text(f"  {key.keyid}", no_wrap=True, overflow="ignore"))
+        out.print(Text(f"  read aloud: {' '.join(key.words)}"))
     for blob in review.json_roots:
         out.print_json(blob.decode())
     if review.wave is not None:
@@ -217,20 +251,91 @@ def render_review(review: Review, out: Console | None = None) -> None:
         out.print(resign_rich_table(review.resigned))
 
 
+def review_summary(review: Review, *, full_ids: bool = False) -> list[Text]:
+    """The decisive facts, at most ``SUMMARY_MAX_LINES`` lines of at most 80 columns."""
+    lines = [
+        Text(f"== confirm: {review.title} for factory {shown(review.factory)} ", style="bold"),
+        Text(f"request    {review.request_id}  sequence {review.sequence}"),
+        Text(f"station    {review.station_fingerprint[:SHORT_ID]}  words:"),
+        Text(f"           {' '.join(review.station_words)}"),
+    ]
+    changes = list(review.what_changes)
+    if len(changes) > CHANGE_LINES:
+        changes = [*changes[: CHANGE_LINES - 1], f"... and {len(changes) - CHANGE_LINES + 1} more (see details)"]
+    for index, change in enumerate(changes or ["(nothing listed)"]):
+        lines.append(Text(f"{'changes' if index == 0 else '':<11}{shown(change, MESSAGE_CAP)}", overflow="fold"))
+    for key in review.new_keys:
+        lines.append(Text(f"new key    {key.role} {key.keyid if full_ids else short(key.keyid)}", no_wrap=True))
+        lines.append(Text(f"read aloud {' '.join(key.words)}", style="bold"))
+    return lines[:SUMMARY_MAX_LINES]
+
+
+def render_review(
+    review: Review,
+    out: Console | None = None,
+    *,
+    full_ids: bool = False,
+    pager: Callable[[list[str]], None] | None = None,
+    summary: bool = True,
+) -> None:
+    """Details first (through ``pager`` when given: it shows the lines page by page), then
+    the summary, so the summary ends directly above the confirmation prompt."""
+    out = out or console()
+    if pager is not None:
+        pager(details_lines(review, out.width, full_ids=full_ids, encoding=out.encoding))
+    else:
+        render_review_details(review, out, full_ids=full_ids)
+    if summary:
+        for line in review_summary(review, full_ids=full_ids):
+            out.print(line)
+
+
+class _Capture(io.StringIO):
+    """Text a console writes for paging, drawn for the real terminal's encoding (ASCII boxes on ASCII)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def details_lines(review: Review, width: int, *, full_ids: bool = False, encoding: str = "utf-8") -> list[str]:
+    """The details as the lines a terminal ``width`` columns wide would show (for paging)."""
+    capture = LiteralConsole(file=_Capture(encoding), width=width, color_system=None)
+    render_review_details(review, capture, full_ids=full_ids)
+    text = str(capture.file.getvalue())  # type: ignore[attr-defined]
+    return text.rstrip("\n").split("\n")
+
+
 def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
+    """One row per record; times in full (never cut), key ids as short prefixes."""
     table = Table(
-        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
+        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
-        table.add_column(column)
+    table.add_column("time (UTC)", no_wrap=True, min_width=20)
+    table.add_column("operation", overflow="fold", min_width=14)
+    table.add_column("factory", overflow="fold")
+    table.add_column("new keys", no_wrap=True)
+    table.add_column("request", no_wrap=True)
     for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
+        new_keys = record.get("new_keys", [])
+        keys = [f"{k.get('role')} {str(k.get('keyid'))[:SHORT_ID]}" for k in new_keys if isinstance(k, dict)]
+        if not keys and isinstance(record.get("keyid"), str):
+            keys = [f"{record.get('role') or 'key'} {str(record.get('keyid'))[:SHORT_ID]}"]
+        request = record.get("request_id")
+        operation = str(record.get("operation"))
+        if record.get("from_version") is not None:
+            operation += f" from v{record.get('from_version')}"
         table.add_row(
             shown(str(record.get("time"))),
-            shown(str(record.get("operation"))),
-            shown(str(record.get("factory"))),
-            shown(str(record.get("from_version"))),
-            shown(keys, MESSAGE_CAP),
-            shown(str(record.get("request_id"))[:16]),
+            shown(operation),
+            shown(str(record.get("factory", ""))),
+            Text("\n".join(shown(k) for k in keys)),
+            shown(str(request)[:8] if request else ""),
         )
     return table

@@ -18,7 +18,7 @@ from .bundle import Request
 from .identity import PeerKey
 from .keys import PrivateKey
 from .metadata import KEY_OWNERS, RootMeta
-from .review import Review, build_review
+from .review import Review, build_review, summarise_root_change
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .txplan import UpdatePlan
@@ -55,7 +55,9 @@ def count_lines(count: TransactionCount, heading: str) -> list[str]:
 
 def root_changes(old: RootMeta, new: RootMeta) -> list[str]:
     """diff_roots, with key owners as one line per key instead of the raw x-key-owners object."""
-    lines = [visible(line) for line in diff_roots(old, new) if not line.startswith(f"{KEY_OWNERS}:")]
+    lines = [
+        visible(line) for line in diff_roots(old, new) if not line.startswith((f"{KEY_OWNERS}:", f"{KEY_OWNERS}."))
+    ]
     before, after = owners(old), owners(new)
     for keyid in sorted(set(before) | set(after)):
         if before.get(keyid) != after.get(keyid):
@@ -86,6 +88,7 @@ def transaction_review(
         details=[*details, *review_lines(before, plan, now)],
         show_json=show_json,
         new_keys=new_keys,
+        changes_summary=[*plan.summary, *summarise_root_change(current, RootPair(plan.ci, plan.prod))],
     )
     changes = (
         (f"CI (staged v{plan.ci.version})", tuple(root_changes(current.ci.meta, plan.ci.meta))),

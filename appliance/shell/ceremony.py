@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic
@@ -29,22 +29,24 @@ from typing import Generic
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
 from ..common.lock import hold_file, hold_home
-from ..common.render import console, render_review
-from ..common.terminal import confirm_typed
+from ..common.render import console, print_plain, render_review, review_summary
+from ..common.terminal import confirm_typed, page
+from ..core.backupplan import stale_sheets
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
+from ..core.ceremonyscript import REVIEW
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
 from ..core.errors import AirgapError, DurabilityError, UsageError
-from ..core.identity import Identity, require_pinned
+from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult, StagedResult
-from ..core.review import ResignTable, build_review
+from ..core.review import ResignTable, Review, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
 from ..core.waveplan import WaveReview
-from . import readback, transcriptlog
+from . import pendingkey, readback, transcriptlog
 
 ROOT_COPY = "tufrepo/roles/root.json"
 
@@ -58,10 +60,22 @@ class Ceremony(Generic[B]):
     out_dir: Path
     state: ApplianceState
     archive: KeysArchive
+    review_only: bool = False  # --review-only: print the review, change nothing, exit 0
+    full_ids: bool = False  # --full-ids: whole key ids beside the short ones
+    _fresh: dict[str, datetime] = field(default_factory=dict)  # new keys made by this run, not yet kept
 
     @classmethod
     def open(
-        cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B], new_tarball_ok: bool = False
+        cls,
+        home: Path | None,
+        keys: Path,
+        request: Path,
+        out: Path,
+        *,
+        kind: type[B],
+        review_only: bool = False,
+        full_ids: bool = False,
+        new_tarball_ok: bool = False,
     ) -> Ceremony[B]:
         """A missing ``keys`` file starts an empty tarball when ``new_tarball_ok`` (a new key holder's) or when
         the request carries a sealed first root key (a first-time takeover)."""
@@ -82,7 +96,7 @@ class Ceremony(Generic[B]):
             archive = KeysArchive.from_files({})  # a new key holder's, or a first-time takeover's
         else:
             archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
-        return cls(place, identity, context, keys, out, state, archive)
+        return cls(place, identity, context, keys, out, state, archive, review_only, full_ids)
 
     @property
     def request(self) -> Request:
@@ -97,16 +111,24 @@ class Ceremony(Generic[B]):
         return self.context.current
 
     def new_key(self, key_type: str) -> tuple[PrivateKey, datetime]:
-        """The key (and ceremony time) for this request: a fresh one, or, when a previous run stored
-        its key in the tarball and then stopped, that same key, never a second one."""
+        """The key (and ceremony time) for this request: the same one on every run until the
+        response is written.  A run that stored its key in the tarball and stopped resumes with
+        it; a run stopped before that (declined confirmation, Ctrl-C, --review-only) left it in
+        the home (``pendingkey``); only the first run makes a fresh one."""
         from ..core.keys import generate_key
 
-        record = self.state.resume_record(self.request.request_id)
+        request_id = self.request.request_id
+        record = self.state.resume_record(request_id)
         if record is not None:
             entry = next((e for e in self.archive.entries if e.keyid == record.new_keyid and e.private), None)
             if entry is not None and entry.private is not None:
                 return entry.private, parse_expires(record.now)
-        return generate_key(key_type, os.urandom), datetime.now(UTC).replace(microsecond=0)
+        kept = pendingkey.load(self.home, request_id, key_type)
+        if kept is not None:
+            return kept
+        key, now = generate_key(key_type, os.urandom), datetime.now(UTC).replace(microsecond=0)
+        self._fresh[key.keyid] = now  # kept in the home when its review is shown (``review``)
+        return key, now
 
     def with_new_key(self, role: str, key: PrivateKey) -> KeysArchive:
         """The tarball plus ``tufrepo/keys/fioctl-<role>-<keyid>`` (already there when resuming)."""
@@ -123,22 +145,42 @@ class Ceremony(Generic[B]):
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
         wave: WaveReview | None = None,
+        changes_summary: Sequence[str] = (),
+        roots_shown: Sequence[str] = ("CI", "production"),
         resigned: ResignTable | None = None,
     ) -> None:
-        render_review(
-            build_review(
-                self.request,
-                self.context.station,
-                self.current,
-                new,
-                title=title,
-                details=[*details, *self._notes(new)],
-                show_json=show_json,
-                new_keys=new_keys,
-                wave=wave,
-                resigned=resigned,
-            )
+        """Draw the review: the details (paged on a small terminal), then the summary, which
+        stays directly above the confirmation prompt.  Every operation's review comes here."""
+        review = build_review(
+            self.request,
+            self.context.station,
+            self.current,
+            new,
+            title=title,
+            details=[*details, *self._notes(new)],
+            show_json=show_json,
+            new_keys=new_keys,
+            wave=wave,
+            changes_summary=changes_summary,
+            roots_shown=roots_shown,
+            resigned=resigned,
         )
+        self.show(review, new_keys)
+
+    def show(self, review: Review, new_keys: Sequence[tuple[str, PrivateKey]] = ()) -> None:
+        """Draw a review built elsewhere (``build_review`` and its variants): the details, paged
+        on a small terminal, then the summary directly above the prompt.  A new key shown here
+        is kept for the request, so a re-run shows the same key and words."""
+        for _, key in new_keys:
+            if key.keyid in self._fresh:
+                pendingkey.keep(self.home, self.request.request_id, key, self._fresh.pop(key.keyid))
+        out = console()
+        reserve = len(review_summary(review, full_ids=self.full_ids)) + 3
+
+        def pager(lines: list[str]) -> None:
+            page(lines, reserve=reserve, write=lambda line: print_plain(out, line))
+
+        render_review(review, out, full_ids=self.full_ids, pager=pager)
 
     def _notes(self, new: RootPair | None) -> list[str]:
         """What the officer must know about the roots and the tarball beyond the diff."""
@@ -153,10 +195,15 @@ class Ceremony(Generic[B]):
         return notes
 
     def confirm(self, assume_yes: bool) -> None:
+        operation = self.request.operation
+        if self.review_only:
+            console().print(f"review only: nothing was changed; the ceremony is 'tuf-appliance {operation}'")
+            raise SystemExit(0)
         confirm_typed(
-            f"{self.request.operation} {self.request.factory}",
-            question="Check the review above against the ceremony script.",
+            f"{operation} {self.request.factory}",
+            question=f"Check the summary against act {REVIEW.upper()} of: tuf-appliance script {operation}",
             assume_yes=assume_yes,
+            abort_hint="Run the same command again: it shows the same request, new key and words.",
         )
 
     def _save(self, state: ApplianceState) -> None:
@@ -220,6 +267,10 @@ class Ceremony(Generic[B]):
         assert_no_private_material(data)
         write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
         self._complete(response, now)
+        roots = result.roots if isinstance(result, StagedResult) else result
+        if isinstance(roots, RootResult):  # any operation that adds or removes a root key
+            for line in stale_sheets(self.current.ci, roots.ci_root, str(self.keys_path)):
+                print_plain(console(), line)
         return self.response_path
 
     def _check_tarball_on_disk(self, archive_bytes: bytes, result: RootResult) -> None:
@@ -270,9 +321,12 @@ class Ceremony(Generic[B]):
             self.home, self.identity, self.request, self.context.station, self.current.version, response, now
         )
         self._save(self.state.complete(self.request, self.context.station.fingerprint, self.current))
+        pendingkey.forget(self.home, self.request.request_id)
         out = console()
         out.print(f"response written: {self.response_path}")
-        out.print(f"response digest: {response.digest()}")
+        out.print("response digest and its words:")
+        print_plain(out, f"  {response.digest()}")
+        out.print(f"  {' '.join(hex_words(response.digest()))}")
 
 
 def _real_keys_path(keys: Path) -> Path:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ..common.durable import read_capped, write_durable
 from ..common.home import Home
-from ..common.render import console
+from ..common.render import console, print_plain
 from ..core.bundle import Request, Response
 from ..core.identity import Identity, PeerKey, hex_words
 from ..core.strictjson import JsonObject
@@ -55,7 +55,10 @@ def append_ceremony(
     entry = seal_entry(prev, record, identity)
     write_durable(home.transcript, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
     seal = entry_digest(entry)
-    console().print(f"transcript seal: {seal}  ({' '.join(hex_words(seal))})")
+    out = console()
+    out.print("transcript seal and its words:")
+    print_plain(out, f"  {seal}")
+    out.print(f"  {' '.join(hex_words(seal))}")
 
 
 def append_record(home: Home, identity: Identity, record: JsonObject, now: datetime) -> str:
