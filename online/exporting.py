@@ -16,16 +16,13 @@ from appliance.core.errors import RemoteError, UsageError
 from appliance.core.identity import PeerKey
 from appliance.core.keys import PublicKey, parse_public_key_file
 from appliance.core.metadata import Envelope, Root
-from appliance.core.operations import (
-    AnyRequest,
-    Histories,
-    ResignTargetsRequest,
-    RotateRootRequest,
-    RotateTargetsRequest,
-)
+from appliance.core.operation import Histories
+from appliance.core.operations import AnyRequest
 from appliance.core.resign import ResignParameters
+from appliance.core.rootops import RotateRootRequest, RotateTargetsRequest
 from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters
+from appliance.core.targetsops import ResignTargetsRequest
 
 from .api import FactoryClient
 from .config import Connection, ConnectionOptions

@@ -25,18 +25,15 @@ from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import AirgapError, RemoteError, VerificationError
 from appliance.core.identity import PeerKey
 from appliance.core.metadata import Root
-from appliance.core.operations import (
-    Operation,
-    ResignedTargets,
-    RootResult,
-    StagedResult,
-    WaveSignatures,
-)
+from appliance.core.operation import Operation
 from appliance.core.resign import check_resign_only
 from appliance.core.resultcheck import check_result
+from appliance.core.rootops import RootResult
 from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.rotation import verify_new_pair
 from appliance.core.state import ImportProgress
+from appliance.core.targetsops import ResignedTargets, WaveSignatures
+from appliance.core.updatesops import StagedResult
 from appliance.core.verify import verify_root_chain
 
 from .api import FactoryClient

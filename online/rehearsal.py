@@ -87,7 +87,7 @@ class Rehearsal:
         from appliance.common.home import Home
         from appliance.common.render import console
         from appliance.core.identity import Identity
-        from appliance.core.operations import RotateRootRequest
+        from appliance.core.rootops import RotateRootRequest
         from appliance.core.rotation import RotationParameters
 
         from .config import ConnectionOptions

@@ -23,7 +23,7 @@ from appliance.core.metadata import Root
 from .api import FactoryClient
 
 if TYPE_CHECKING:
-    from appliance.core.operations import InitWaveRequest
+    from appliance.core.targetsops import InitWaveRequest
 from .rehearsal import AppRunner, subprocess_appliance
 
 DAYS_LEFT = 10
@@ -79,8 +79,8 @@ class ExpiryRehearsal:
         from appliance.core.errors import ExpiryWindowError
         from appliance.core.expiry import assess, crossing
         from appliance.core.identity import Identity, PeerKey
-        from appliance.core.operations import ResignRootRequest
         from appliance.core.resign import ResignParameters
+        from appliance.core.rootops import ResignRootRequest
         from appliance.core.timefmt import add_years
 
         from .config import ConnectionOptions

@@ -15,10 +15,10 @@ from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.expiry import check_new_expiry, days_gained
 from appliance.core.metadata import Envelope, Root
-from appliance.core.operations import ResignedTargets, ResignTargetsRequest
 from appliance.core.resign import check_targets_resign_only
 from appliance.core.state import ImportProgress
 from appliance.core.targets import check_production_targets
+from appliance.core.targetsops import ResignedTargets, ResignTargetsRequest
 from appliance.core.verify import check_threshold
 
 from .api import FactoryClient

@@ -21,7 +21,8 @@ from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, RemoteError, UsageError, VerificationError
 from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import Envelope, Root, build_root
-from appliance.core.operations import KINDS, AnyRequest, Operation, StagedChangeRequest, StagedResult
+from appliance.core.operation import Operation
+from appliance.core.operations import KINDS, AnyRequest
 from appliance.core.rootpair import RootPair, same_metadata
 from appliance.core.strictjson import dumps_compact, dumps_pretty, loads_object
 from appliance.core.txbundle import StagedChange, StagedRoots
@@ -30,6 +31,7 @@ from appliance.core.txreview import count_lines, root_changes, visible
 from appliance.core.txroots import Staged, check_staged
 from appliance.core.txsign import count_signatures, signer_names
 from appliance.core.txwire import UpdatesView, check_txid, parse_signature_map
+from appliance.core.updatesops import StagedChangeRequest, StagedResult
 
 from .api import FactoryClient
 from .exporting import RequestBuilder

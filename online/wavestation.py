@@ -19,9 +19,9 @@ from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, HTTPStatusError, RemoteError, VerificationError
 from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import Envelope, Root
-from appliance.core.operations import InitWaveRequest, SignTargetsRequest, Wave, WaveSignatures
 from appliance.core.state import ImportProgress
 from appliance.core.targets import add_signatures
+from appliance.core.targetsops import InitWaveRequest, SignTargetsRequest, Wave, WaveSignatures
 from appliance.core.verify import check_role
 from appliance.core.waves import WaveParameters, build_wave_targets
 

@@ -37,8 +37,8 @@ def resign_root(
     from datetime import UTC, datetime
 
     from ..common.render import console
-    from ..core.operations import ResignRootRequest, root_result
     from ..core.resign import plan_root_resign
+    from ..core.rootops import ResignRootRequest, root_result
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
@@ -82,9 +82,9 @@ def resign_targets(
     """Sign each tag's current production targets with a later expiry (the server adds its online signature)."""
     from datetime import UTC, datetime
 
-    from ..core.operations import ResignedTargets, ResignTargetsRequest
     from ..core.resign import plan_targets_resign
     from ..core.review import resign_table
+    from ..core.targetsops import ResignedTargets, ResignTargetsRequest
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens

@@ -37,7 +37,7 @@ def rotate_root(
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     from ..core.firstroot import first_root_files, open_first_root, with_first_root
-    from ..core.operations import RotateRootRequest, root_result
+    from ..core.rootops import RotateRootRequest, root_result
     from ..core.rotation import plan_root_rotation
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource

@@ -40,8 +40,8 @@ def rotate_targets(
     full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
-    from ..core.operations import RotateTargetsRequest, root_result
     from ..core.review import summarise_root_change, unused_key_reason
+    from ..core.rootops import RotateTargetsRequest, root_result
     from ..core.rotation import plan_targets_rotation
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource

@@ -92,10 +92,13 @@ def run_update(
 ) -> None:
     from datetime import UTC, datetime
 
-    from ..core.operations import KINDS, NewKey, Operation, RootResult, StagedChangeRequest, StagedResult
+    from ..core.operation import NewKey, Operation
+    from ..core.operations import KINDS
+    from ..core.rootops import RootResult
     from ..core.txbundle import StagedExtras
     from ..core.txplan import NEW_KEY_OPERATIONS, plan_update
     from ..core.txreview import transaction_review
+    from ..core.updatesops import StagedChangeRequest, StagedResult
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens

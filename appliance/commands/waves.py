@@ -12,7 +12,7 @@ from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 if TYPE_CHECKING:
-    from ..core.operations import InitWaveRequest, SignTargetsRequest
+    from ..core.targetsops import InitWaveRequest, SignTargetsRequest
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +40,8 @@ def _run(
     import hashlib
     from datetime import UTC, datetime
 
-    from ..core.operations import InitWaveRequest, SignTargetsRequest
     from ..core.review import summarise_wave
+    from ..core.targetsops import InitWaveRequest, SignTargetsRequest
     from ..core.waveplan import check_init_wave, check_sign_wave, sign_wave
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
@@ -88,7 +88,7 @@ def init_wave(
     full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Sign a new wave's production targets (fioctl waves init) after checking how they were built."""
-    from ..core.operations import InitWaveRequest
+    from ..core.targetsops import InitWaveRequest
 
     _run(home, keys, request, out, yes, InitWaveRequest, (pin_fd, module), review_only, full_ids)
 
@@ -105,6 +105,6 @@ def sign_targets(
     full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Add another offline targets signature to an existing wave (fioctl waves sign)."""
-    from ..core.operations import SignTargetsRequest
+    from ..core.targetsops import SignTargetsRequest
 
     _run(home, keys, request, out, yes, SignTargetsRequest, (pin_fd, module), review_only, full_ids)

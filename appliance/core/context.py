@@ -10,7 +10,8 @@ from .bundle import Request, Response, answer, check_binding, make_request, open
 from .errors import BundleError
 from .identity import PeerKey
 from .keys import RandomBytes
-from .operations import AnyRequest, AnyResult, Histories, Operation, request_body, result_body
+from .operation import Histories, Operation
+from .operations import AnyRequest, AnyResult, request_body, result_body
 from .rootpair import RootPair
 from .state import ApplianceState
 

@@ -5,7 +5,7 @@ and a payload of the transaction's staged roots, the user of the station's API t
 (``owner``, recorded in ``x-key-owners`` for a new key) and, for signing targets, the
 production and wave targets.  The txid never travels in a bundle.
 
-Response: the staged roots after the change (``operations.StagedResult``, a ``RootResult``
+Response: the staged roots after the change (``updatesops.StagedResult``, a ``RootResult``
 plus the ``StagedExtras`` here): the production and wave targets signatures, the digest of
 the staged CI root the appliance worked from, and the key ids it signed with.
 """

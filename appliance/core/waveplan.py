@@ -17,9 +17,9 @@ from .errors import BundleError, KeyMissingError, VerificationError
 from .keys import SignatureEntry, Signer
 from .keysarchive import KeysArchive
 from .metadata import Envelope, RoleKeys, Root
-from .operations import InitWaveRequest, SignTargetsRequest, WaveSignatures
 from .rotation import find_online_targets_key
 from .targets import add_signatures, check_production_targets, offline_targets_signers, sign_targets
+from .targetsops import InitWaveRequest, SignTargetsRequest, WaveSignatures
 from .timefmt import parse_expires
 from .verify import check_threshold
 from .waves import TargetRow, TargetsDiff, build_wave_targets, diff_targets, target_rows, targets_of

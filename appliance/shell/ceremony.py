@@ -39,12 +39,14 @@ from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
-from ..core.operations import AnyResult, RootResult, StagedResult
+from ..core.operations import AnyResult
 from ..core.review import ResignTable, Review, build_review
+from ..core.rootops import RootResult
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
+from ..core.updatesops import StagedResult
 from ..core.waveplan import WaveReview
 from . import pendingkey, readback, transcriptlog
 

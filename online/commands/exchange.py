@@ -40,7 +40,7 @@ def export_rotate_root(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Fetch the CI and production root histories into a rotate-root request."""
-    from appliance.core.operations import RotateRootRequest
+    from appliance.core.rootops import RotateRootRequest
 
     from ..exporting import FIRST_TIME, export_request
 
@@ -96,8 +96,8 @@ def export_resign_root(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Fetch the root histories into a resign-root request: version + 1 and a later expiry, nothing else."""
-    from appliance.core.operations import ResignRootRequest
     from appliance.core.resign import ResignParameters
+    from appliance.core.rootops import ResignRootRequest
 
     from ..exporting import export_request
 

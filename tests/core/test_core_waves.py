@@ -154,7 +154,9 @@ def test_parameters_round_trip() -> None:
 
 def test_every_operation_is_registered_and_init_wave_round_trips() -> None:
     from appliance.core.keys import generate_key
-    from appliance.core.operations import KINDS, InitWaveRequest, Operation, Wave, WaveSignatures, request_body
+    from appliance.core.operation import Operation
+    from appliance.core.operations import KINDS, request_body
+    from appliance.core.targetsops import InitWaveRequest, Wave, WaveSignatures
 
     assert set(KINDS) == set(Operation)
     assert KINDS[Operation.INIT_WAVE].result is WaveSignatures

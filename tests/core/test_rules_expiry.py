@@ -20,17 +20,8 @@ from appliance.core.expiry import (
 )
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Envelope, RoleKeys, Root, RootMeta, sign_root
-from appliance.core.operations import (
-    KINDS,
-    Operation,
-    OperationKind,
-    ResignedTargets,
-    ResignRootRequest,
-    ResignTargetsRequest,
-    RootResult,
-    request_body,
-    result_body,
-)
+from appliance.core.operation import Operation
+from appliance.core.operations import KINDS, OperationKind, request_body, result_body
 from appliance.core.resign import (
     ResignParameters,
     check_targets_resign_only,
@@ -38,8 +29,10 @@ from appliance.core.resign import (
     plan_targets_resign,
     resign_differences,
 )
+from appliance.core.rootops import ResignRootRequest, RootResult
 from appliance.core.rootpair import RootPair, production_variant
 from appliance.core.strictjson import canonical
+from appliance.core.targetsops import ResignedTargets, ResignTargetsRequest
 from appliance.core.timefmt import format_expires
 from appliance.core.verify import check_root_update, verify_root_chain
 from tests.helpers_ceremony import seeded

@@ -162,8 +162,10 @@ def test_signing_keeps_other_officers_signatures() -> None:
 
 
 def test_every_updates_operation_is_registered_with_its_own_request_class() -> None:
-    from appliance.core.operations import KINDS, Operation, StagedChangeRequest, StagedResult
+    from appliance.core.operation import Operation
+    from appliance.core.operations import KINDS
     from appliance.core.txplan import UPDATE_OPERATIONS
+    from appliance.core.updatesops import StagedChangeRequest, StagedResult
 
     updates = [op for op in Operation if op.value.startswith("updates-")]
     assert [op.value for op in updates] == list(UPDATE_OPERATIONS)
@@ -186,7 +188,8 @@ def test_every_updates_operation_is_registered_with_its_own_request_class() -> N
     ],
 )
 def test_staged_change_requests_round_trip_through_the_wire(operation: str, parameters: dict[str, object]) -> None:
-    from appliance.core.operations import KINDS, Operation, request_body
+    from appliance.core.operation import Operation
+    from appliance.core.operations import KINDS, request_body
 
     factory = make_factory(A)
     staged = staged_from(factory.ci[-1], factory.prod[-1])

@@ -13,7 +13,7 @@ from appliance.core.errors import BundleError, RemoteError
 from appliance.core.identity import Identity, PeerKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
-from appliance.core.operations import RotateRootRequest
+from appliance.core.rootops import RotateRootRequest
 from appliance.core.rotation import RotationParameters
 from online.config import ConnectionOptions, make_client
 from online.exporting import export_request

@@ -11,8 +11,8 @@ import pytest
 
 from appliance.common.home import Home
 from appliance.core.identity import Identity, PeerKey
-from appliance.core.operations import ResignRootRequest
 from appliance.core.resign import ResignParameters
+from appliance.core.rootops import ResignRootRequest
 from appliance.core.strictjson import dumps_compact
 from appliance.core.timefmt import add_years, format_expires
 from appliance.core.verify import verify_root_chain

@@ -105,8 +105,8 @@ def _resign_on_tokens(softhsm: SoftHsm, work: Path, ci: Root, root_id: str, targ
     key, resign-targets with the token targets key of the targets-only tarball."""
     from datetime import UTC, datetime
 
-    from appliance.core.operations import ResignRootRequest
     from appliance.core.resign import ResignParameters
+    from appliance.core.rootops import ResignRootRequest
     from online.config import ConnectionOptions
     from online.exporting import export_request, resign_targets_request
     from online.importing import import_bundle

@@ -116,7 +116,7 @@ def test_altered_request_targets_are_refused_by_the_appliance(w: World, tmp_path
     import copy
     from dataclasses import replace
 
-    from appliance.core.operations import Wave
+    from appliance.core.targetsops import Wave
 
     ci_build(w.server.state.directory, w.factory, "2")
     params = WaveParameters("w1", "2", "production", expires_in(30))

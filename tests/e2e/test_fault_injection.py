@@ -409,7 +409,7 @@ class Online:
 @pytest.fixture()
 def online(tmp_path: Path, forks: ForkServer) -> Iterator[Online]:
     """A sandbox factory served on loopback, a request exported from it and answered by the appliance."""
-    from appliance.core.operations import RotateRootRequest
+    from appliance.core.rootops import RotateRootRequest
     from appliance.core.rotation import RotationParameters
     from online.config import ConnectionOptions
     from online.exporting import export_request

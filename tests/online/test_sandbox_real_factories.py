@@ -139,7 +139,7 @@ def test_first_time_factory_serves_its_first_root_key_and_the_station_seals_it(t
         client = FactoryClient(server.url, data.token, "fresh")
         secret = client.get_first_root_key()
         assert data.root_key is not None and json.loads(secret)["keyval"]["private"]
-        from appliance.core.operations import RotateRootRequest
+        from appliance.core.rootops import RotateRootRequest
         from appliance.core.rotation import RotationParameters
         from online.config import ConnectionOptions
         from online.exporting import FIRST_TIME

@@ -37,7 +37,7 @@ from appliance.core.keysarchive import (
     KeysArchive,
 )
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
-from appliance.core.operations import root_result
+from appliance.core.rootops import root_result
 from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters, plan_root_rotation
 from appliance.core.strictjson import dumps_compact, dumps_pretty

@@ -15,7 +15,7 @@ from appliance.core.errors import AirgapError
 from appliance.core.keys import parse_public_key_file, parse_secret_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
-from appliance.core.operations import RootResult, RotateRootRequest
+from appliance.core.rootops import RootResult, RotateRootRequest
 from appliance.core.rotation import plan_root_rotation, verify_new_pair
 from appliance.core.state import ApplianceState
 from appliance.core.strictjson import loads
