@@ -40,8 +40,8 @@ from typing import Any
 
 import pytest
 
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import PrivateKey
 from online.sandbox.factory import FactoryData
 from tests.helpers_token import sessions_closed, softhsm  # noqa: F401  (SoftHSM2 fixtures)
 

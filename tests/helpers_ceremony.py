@@ -11,9 +11,10 @@ from pathlib import Path
 
 from appliance.core.bundle import Request, make_request, seal
 from appliance.core.identity import Identity
-from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.rootpair import production_variant
 from appliance.core.strictjson import dumps_pretty
 from appliance.core.timefmt import format_expires

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from appliance.core.keys import PrivateKey, PublicKey, SignatureEntry, public_key_file, secret_key_file
+from appliance.core.keys import PublicKey, SignatureEntry, public_key_file
 from appliance.core.metadata import Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.strictjson import canonical
 from tests.support.tarballs import Member, tar_bytes
 
@@ -35,7 +36,7 @@ def load_vectors() -> dict[str, Any]:
 
 def rsa_test_key() -> PrivateKey:
     """The pinned test-only RSA-2048 key (saves generating one)."""
-    from appliance.core.keys import parse_secret_key_file
+    from appliance.core.privatekeys import parse_secret_key_file
 
     return parse_secret_key_file((VECTORS / "rsa2048-test.sec").read_bytes())
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric import rsa as c_rsa
 
 from appliance.core.errors import AirgapError
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.specdialect import spec_canonical, spec_envelope, spec_signature, to_spec_root, to_spec_signed
 from appliance.core.strictjson import JsonObject, canonical
 from appliance.core.verify import verify_root_chain, verify_self_signed

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Root, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.timefmt import add_years, format_expires
 
 

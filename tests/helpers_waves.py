@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from appliance.core.keys import PrivateKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Envelope, Root
+from appliance.core.privatekeys import PrivateKey
 from online.sandbox.cibuild import with_ci_build
 from online.sandbox.state import SandboxState
 from online.targets_api import create_wave, get_ci_targets, get_production_targets

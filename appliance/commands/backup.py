@@ -261,7 +261,7 @@ def export_plain(
     from ..common.durable import write_durable
     from ..core.backupplan import select_keys
     from ..core.errors import BackupMismatchError, UsageError
-    from ..core.keys import parse_secret_key_file
+    from ..core.privatekeys import parse_secret_key_file
     from ..shell.backupfiles import load_archive, load_root
 
     archive = load_archive(keys)

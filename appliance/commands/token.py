@@ -16,8 +16,9 @@ import typer
 from ..common.identitycli import HOME_HELP
 
 if TYPE_CHECKING:
-    from ..core.keys import PrivateKey, PublicKey
+    from ..core.keys import PublicKey
     from ..core.keysarchive import KeysArchive
+    from ..core.privatekeys import PrivateKey
     from ..shell.token import TokenInfo
 
 PIN_FD_HELP = (

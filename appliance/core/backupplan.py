@@ -11,10 +11,11 @@ from datetime import date as Date
 from .bundle import check_factory_name
 from .errors import BackupMismatchError, KeyMissingError, UsageError, VerificationError
 from .keyroles import roles_of
-from .keys import RandomBytes, public_key_file, secret_key_file
+from .keys import public_key_file
 from .keysarchive import KEYS_DIR, KeyEntry, KeysArchive
 from .metadata import Root
 from .paper import DecodedBackup, Sheet, key_sheet
+from .privatekeys import RandomBytes, secret_key_file
 from .shares import share_sheet, split_secret
 
 ROOT_COPY = "tufrepo/roles/root.json"

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 from .errors import AirgapError, BundleError, InputFormatError
 from .identity import Identity, PeerKey
-from .keys import RandomBytes
 from .operation import Operation, parse_operation
+from .privatekeys import RandomBytes
 from .strictjson import JsonObject, canonical, dumps_pretty, loads_object
 from .timefmt import format_expires, parse_expires
 

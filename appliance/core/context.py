@@ -9,9 +9,9 @@ from typing import Generic, TypeVar
 from .bundle import Request, Response, answer, check_binding, make_request, open_request, open_response
 from .errors import BundleError
 from .identity import PeerKey
-from .keys import RandomBytes
 from .operation import Histories, Operation
 from .operations import AnyRequest, AnyResult, request_body, result_body
+from .privatekeys import RandomBytes
 from .rootpair import RootPair
 from .state import ApplianceState
 

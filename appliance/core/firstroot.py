@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 from .errors import BundleError, KeyFormatError, TarballError, VerificationError
 from .identity import Identity
-from .keys import parse_secret_key_file
 from .keysarchive import KEYS_DIR, KeysArchive
+from .privatekeys import parse_secret_key_file
 from .rootpair import RootPair
 from .strictjson import dumps_compact, loads_object
 

@@ -29,16 +29,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import KeyFormatError, KeyMissingError, TarballError, TokenError
-from .keys import (
-    PrivateKey,
-    PublicKey,
-    Signer,
-    parse_public_key_file,
-    parse_secret_key_file,
-    public_key_file,
-    secret_key_file,
-)
+from .keys import PublicKey, Signer, parse_public_key_file, public_key_file
 from .metadata import RootMeta
+from .privatekeys import PrivateKey, parse_secret_key_file, secret_key_file
 from .safetext import capped, quoted
 from .tokenref import TokenRef, parse_reference
 

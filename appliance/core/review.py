@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
-from .keys import PrivateKey
 from .metadata import Root, RootMeta
+from .privatekeys import PrivateKey
 from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair

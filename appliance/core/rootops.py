@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 
 from .errors import BundleError
 from .firstroot import MAX_FIRST_ROOT_BYTES, SEALED_FIELD
-from .keys import PrivateKey, PublicKey
+from .keys import PublicKey
 from .metadata import Envelope, Root
 from .operation import NewKey, Operation
+from .privatekeys import PrivateKey
 from .resign import ResignParameters
 from .rootpair import RootPair
 from .rotation import RotationParameters

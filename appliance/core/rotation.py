@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import BundleError, VerificationError
-from .keys import KEYTYPES, PrivateKey, PublicKey, Signer
+from .keys import KEYTYPES, PublicKey, Signer
 from .keysarchive import KeysArchive
 from .metadata import Envelope, RootMeta, sign_root
+from .privatekeys import PrivateKey
 from .rootpair import RootPair, check_pair, production_variant
 from .strictjson import check_signable_string
 from .targets import parse_targets

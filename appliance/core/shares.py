@@ -35,7 +35,7 @@ from shamir_mnemonic.utils import MnemonicError
 from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
 
 from .errors import ShareError
-from .keys import ED25519, RSA, PrivateKey, RandomBytes
+from .keys import ED25519, RSA
 from .paper import (
     DEFAULT_PART_BYTES,
     KEYID_PREFIX_LEN,
@@ -46,6 +46,7 @@ from .paper import (
     Sheet,
     qr_payloads,
 )
+from .privatekeys import PrivateKey, RandomBytes
 
 FRAME_VERSION = 1
 KEYTYPE_CODES = {ED25519: 1, RSA: 2}

@@ -25,9 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from .errors import BundleError
-from .keys import KEYTYPES, PrivateKey, SignatureEntry
+from .keys import KEYTYPES, SignatureEntry
 from .keysarchive import KeysArchive
 from .metadata import Envelope, Root
+from .privatekeys import PrivateKey
 from .strictjson import JsonObject
 from .txroots import OFFLINE_ROLES, Change, Staged, add_key, delete_key, rotate_key, set_threshold
 from .txsign import (

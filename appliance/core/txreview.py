@@ -16,8 +16,8 @@ from datetime import datetime
 
 from .bundle import Request
 from .identity import PeerKey
-from .keys import PrivateKey
 from .metadata import KEY_OWNERS, RootMeta
+from .privatekeys import PrivateKey
 from .review import Review, build_review, summarise_root_change
 from .rootdiff import diff_roots
 from .rootpair import RootPair

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .errors import KeyMissingError, MetadataError, VerificationError
-from .keys import PrivateKey
 from .keysarchive import KeysArchive
 from .metadata import KEY_OWNERS, Root, RootMeta, build_root
+from .privatekeys import PrivateKey
 from .rootpair import RootPair, pair_differences
 from .timefmt import add_years, format_expires
 

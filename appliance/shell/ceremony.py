@@ -37,9 +37,9 @@ from ..core.ceremonyscript import REVIEW
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
 from ..core.errors import AirgapError, DurabilityError, UsageError
 from ..core.identity import Identity, hex_words, require_pinned
-from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult
+from ..core.privatekeys import PrivateKey
 from ..core.review import ResignTable, Review, build_review
 from ..core.rootops import RootResult
 from ..core.rootpair import RootPair
@@ -117,7 +117,7 @@ class Ceremony(Generic[B]):
         response is written.  A run that stored its key in the tarball and stopped resumes with
         it; a run stopped before that (declined confirmation, Ctrl-C, --review-only) left it in
         the home (``pendingkey``); only the first run makes a fresh one."""
-        from ..core.keys import generate_key
+        from ..core.privatekeys import generate_key
 
         request_id = self.request.request_id
         record = self.state.resume_record(request_id)

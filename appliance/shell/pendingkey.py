@@ -18,7 +18,7 @@ from pathlib import Path
 from ..common.durable import read_capped, write_durable
 from ..common.home import Home
 from ..core.errors import DurabilityError
-from ..core.keys import PrivateKey, parse_secret_key_file, secret_key_file
+from ..core.privatekeys import PrivateKey, parse_secret_key_file, secret_key_file
 from ..core.timefmt import format_expires, parse_expires
 
 MAX_PENDING_BYTES = 64 * 1024

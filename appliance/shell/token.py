@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import TokenError, TokenLockedError, TokenMissingError, TokenPinError
-from ..core.keys import ED25519, RSA, RSA_PSS_SIGN_SALT, SIGNING_METHOD, PrivateKey, PublicKey, SignatureEntry
+from ..core.keys import ED25519, RSA, RSA_PSS_SIGN_SALT, SIGNING_METHOD, PublicKey, SignatureEntry
+from ..core.privatekeys import PrivateKey
 from ..core.tokenref import Pkcs11Uri, TokenRef
 
 MODULE_ENV = "TUF_AIRGAP_PKCS11_MODULE"

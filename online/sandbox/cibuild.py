@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from appliance.core.errors import UsageError
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import TARGETS_TYPE, Envelope
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.strictjson import canonical
 from appliance.core.timefmt import add_years, format_expires
 from appliance.core.waves import check_tag, parse_version

@@ -20,18 +20,10 @@ from datetime import datetime
 
 from appliance.core.bundle import is_factory_name
 from appliance.core.errors import UsageError
-from appliance.core.keys import (
-    ED25519,
-    RSA_DEFAULT_BITS,
-    PrivateKey,
-    RandomBytes,
-    generate_key,
-    normalize_keytype,
-    public_key_file,
-    secret_key_file,
-)
+from appliance.core.keys import ED25519, RSA_DEFAULT_BITS, normalize_keytype, public_key_file
 from appliance.core.keysarchive import KEYS_DIR, KeysArchive
 from appliance.core.metadata import TARGETS_TYPE, Envelope, RoleKeys, Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey, RandomBytes, generate_key, secret_key_file
 from appliance.core.strictjson import canonical, dumps_pretty
 from appliance.core.timefmt import add_years, format_expires
 

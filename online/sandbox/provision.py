@@ -9,8 +9,9 @@ from pathlib import Path
 
 from appliance.common.durable import write_durable
 from appliance.core.errors import UsageError
-from appliance.core.keys import ED25519, RSA_DEFAULT_BITS, RandomBytes
+from appliance.core.keys import ED25519, RSA_DEFAULT_BITS
 from appliance.core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+from appliance.core.privatekeys import RandomBytes
 
 from ..client import check_token
 from .factory import FactoryData, build_factory, check_factory_name, default_key_factory

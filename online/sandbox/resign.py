@@ -14,8 +14,8 @@ from datetime import datetime
 
 from appliance.core.errors import InputFormatError, Refusal, VerificationError
 from appliance.core.expiry import check_new_expiry
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Envelope, Root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.resign import check_targets_resign_only
 from appliance.core.strictjson import loads_object
 from appliance.core.targets import add_signatures

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from appliance.core.errors import UsageError, VerificationError
-from appliance.core.keys import PrivateKey, RandomBytes, parse_secret_key_file
 from appliance.core.keysarchive import plain_tarball, read_members
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import PrivateKey, RandomBytes, parse_secret_key_file
 from appliance.core.rootpair import RootPair, check_pair, verify_history
 from appliance.core.strictjson import canonical, loads_object
 from appliance.core.timefmt import format_expires

@@ -24,8 +24,9 @@ from datetime import datetime
 from typing import Any
 
 from appliance.core.errors import InputFormatError, MetadataError, Refusal, VerificationError
-from appliance.core.keys import ED25519, RSA, PrivateKey, RandomBytes, SignatureEntry, generate_key, secret_key_file
+from appliance.core.keys import ED25519, RSA, SignatureEntry
 from appliance.core.metadata import Envelope, Root, build_root
+from appliance.core.privatekeys import PrivateKey, RandomBytes, generate_key, secret_key_file
 from appliance.core.rootpair import pair_differences
 from appliance.core.strictjson import JsonObject, loads_object
 from appliance.core.targets import add_signatures

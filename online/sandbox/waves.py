@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from appliance.core.errors import AirgapError, InputFormatError, MetadataError, Refusal, VerificationError
-from appliance.core.keys import PrivateKey, SignatureEntry
+from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import TARGETS_TYPE, Envelope, RoleKeys, Root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.strictjson import loads_object
 from appliance.core.targets import add_signatures, check_production_targets
 from appliance.core.timefmt import parse_expires

@@ -41,8 +41,8 @@ CACHE = Path(tempfile.gettempdir()) / "tuf-airgap-bench-chains"
 
 def build_chain(directory: Path, versions: int, *, spec: bool) -> None:
     """Root files 1..``versions`` (Foundries dialect, and the spec dialect when ``spec``)."""
-    from appliance.core.keys import PrivateKey
     from appliance.core.metadata import RoleKeys, RootMeta, sign_root
+    from appliance.core.privatekeys import PrivateKey
     from appliance.core.specdialect import spec_root_bytes, to_spec_root
 
     def key(index: int) -> PrivateKey:

@@ -13,8 +13,9 @@ import pytest
 
 from appliance.core import keys as keys_module
 from appliance.core.errors import VerificationError
-from appliance.core.keys import ED25519_SIGN_CROSSOVER, ED25519_VERIFY_CROSSOVER, PrivateKey, PublicKey
+from appliance.core.keys import ED25519_SIGN_CROSSOVER, ED25519_VERIFY_CROSSOVER, PublicKey
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.verify import verify_root_chain, verify_root_stream, verify_self_signed
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)

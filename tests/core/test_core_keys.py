@@ -14,17 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.core.errors import KeyFormatError
-from appliance.core.keys import (
-    PrivateKey,
-    PublicKey,
-    SignatureEntry,
-    cross_check_ed25519,
-    generate_key,
-    parse_public_key_file,
-    parse_secret_key_file,
-    public_key_file,
-    secret_key_file,
-)
+from appliance.core.keys import PublicKey, SignatureEntry, cross_check_ed25519, parse_public_key_file, public_key_file
+from appliance.core.privatekeys import PrivateKey, generate_key, parse_secret_key_file, secret_key_file
 from tests.helpers_core import VECTORS, ed_key, load_vectors, rsa_test_key
 
 VEC = load_vectors()

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.core.errors import KeyMissingError, TarballError
-from appliance.core.keys import public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import MAX_COMPRESSED_BYTES, MAX_MEMBER_BYTES, MAX_UNCOMPRESSED_BYTES, KeysArchive
 from appliance.core.metadata import RootMeta
+from appliance.core.privatekeys import secret_key_file
 from tests.helpers_core import Member, ed_key, key_members, root_signed, tar_bytes, tgz
 
 ROOT, OLD_ROOT, TARGETS, ONLINE = ed_key(1), ed_key(2), ed_key(3), ed_key(4)

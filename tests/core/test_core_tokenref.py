@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.core.errors import KeyFormatError, TarballError, TokenError
-from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import KeysArchive
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.tokenref import Pkcs11Uri, TokenRef, key_uri, parse_reference, parse_uri, pct_decode
 from tests.helpers_ceremony import make_factory, seeded
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from appliance.core.errors import VerificationError
-from appliance.core.keys import PrivateKey, SignatureEntry
+from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import Envelope, RoleKeys, Root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.strictjson import canonical
 from appliance.core.timefmt import format_expires, is_expired
 from appliance.core.verify import (

@@ -153,9 +153,9 @@ def test_parameters_round_trip() -> None:
 
 
 def test_every_operation_is_registered_and_init_wave_round_trips() -> None:
-    from appliance.core.keys import generate_key
     from appliance.core.operation import Operation
     from appliance.core.operations import KINDS, request_body
+    from appliance.core.privatekeys import generate_key
     from appliance.core.targetsops import InitWaveRequest, Wave, WaveSignatures
 
     assert set(KINDS) == set(Operation)

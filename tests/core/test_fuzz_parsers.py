@@ -29,9 +29,10 @@ from hypothesis import strategies as st
 from appliance.core.bundle import open_request, open_response, seal
 from appliance.core.errors import AirgapError
 from appliance.core.identity import PeerKey
-from appliance.core.keys import parse_public_key_file, parse_secret_key_file
+from appliance.core.keys import parse_public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import parse_secret_key_file
 from appliance.core.strictjson import canonical, dumps_compact, loads
 from appliance.core.verify import verify_root_chain
 from tests.support.corpus import APPLIANCE, NOW, STATION, tar_bytes

@@ -14,8 +14,9 @@ from securesystemslib.signer import Signature, SSlibKey
 from tuf.api.metadata import Metadata, Root
 
 from appliance.core.errors import InputFormatError, MetadataError
-from appliance.core.keys import PrivateKey, PublicKey
+from appliance.core.keys import PublicKey
 from appliance.core.metadata import RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.specdialect import (
     SPEC_VERSION,
     spec_canonical,

@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance.core.errors import BackupFormatError, BackupMismatchError, KeyMissingError, UsageError
-from appliance.core.keys import PrivateKey
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import (
     ALPHABET,
@@ -33,6 +32,7 @@ from appliance.core.paper import (
     sheet_text,
     typed_block,
 )
+from appliance.core.privatekeys import PrivateKey
 from tests.helpers_core import ed_key, rsa_test_key
 
 KEY = ed_key(7)
@@ -441,7 +441,7 @@ def test_restore_by_hand_as_the_spec_describes(key: PrivateKey) -> None:
     import json
     import textwrap
 
-    from appliance.core.keys import parse_secret_key_file
+    from appliance.core.privatekeys import parse_secret_key_file
 
     lines = typed_block(key.kind, key.keyid, key.secret_bytes())
     header = dict(line.split(": ", 1) for line in lines if not line[0].isdigit())

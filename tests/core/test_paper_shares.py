@@ -13,8 +13,8 @@ from shamir_mnemonic import shamir as slip39
 from shamir_mnemonic.wordlist import WORDLIST
 
 from appliance.core.errors import ShareError, UsageError
-from appliance.core.keys import PrivateKey
 from appliance.core.paper import assemble_qr, parse_typed, sheet_text
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.shares import (
     frame_secret,
     mnemonic_from_qr,

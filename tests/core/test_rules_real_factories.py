@@ -17,9 +17,10 @@ import pytest
 
 from appliance.core import keyids
 from appliance.core.errors import MetadataError, VerificationError
-from appliance.core.keys import PrivateKey, PublicKey, SignatureEntry, public_key_file, secret_key_file
+from appliance.core.keys import PublicKey, SignatureEntry, public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.rootdiff import diff_roots
 from appliance.core.rootpair import RootPair, production_variant, unsignable_production_targets
 from appliance.core.rotation import RotationParameters, plan_root_rotation, plan_targets_rotation

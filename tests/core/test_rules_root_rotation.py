@@ -16,8 +16,9 @@ from itertools import combinations
 
 import pytest
 
-from appliance.core.keys import PrivateKey, SignatureEntry
+from appliance.core.keys import SignatureEntry
 from appliance.core.metadata import RoleKeys, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.verify import check_threshold
 from tests.helpers_rotation import (
     EXPIRED,

@@ -84,7 +84,7 @@ def test_endpoints(sandbox_server_targets) -> None:
 
 
 def test_post_root_and_generic_request(sandbox_server) -> None:
-    from appliance.core.keys import PrivateKey
+    from appliance.core.privatekeys import PrivateKey
 
     client = sandbox_server.client()
     new_key = PrivateKey.from_ed25519_seed(NEW_ROOT_SEED)

@@ -12,9 +12,10 @@ import typer
 from typer.testing import CliRunner
 
 from appliance.core.errors import UsageError
-from appliance.core.keys import RSA, PrivateKey
+from appliance.core.keys import RSA
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.rootpair import pair_differences
 from appliance.core.verify import verify_root_update, verify_self_signed
 from online.commands import sandbox as sandbox_cmd

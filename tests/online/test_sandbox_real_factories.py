@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from appliance.core.errors import VerificationError
-from appliance.core.keys import public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root, RootMeta, sign_root
+from appliance.core.privatekeys import secret_key_file
 from appliance.core.rootpair import RootPair, production_variant
 from appliance.core.rotation import RotationParameters, plan_root_rotation
 from online.client import HttpFactoryClient as FactoryClient

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.timefmt import format_expires
 from appliance.core.verify import verify_root_update
 from online.sandbox.rules import MAX_UPLOAD_BYTES

@@ -16,9 +16,10 @@ import typer
 from appliance.commands import backup
 from appliance.common.cliframe import report
 from appliance.core.errors import AirgapError
-from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import b32encode
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from tests.helpers_core import ed_key, root_signed, rsa_test_key, signed_root
 from tests.helpers_screen import run_on_terminal
 

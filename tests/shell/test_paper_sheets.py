@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageChops, ImageFilter
 
 from appliance.core.errors import AirgapError, InputFormatError
-from appliance.core.keys import PrivateKey
 from appliance.core.paper import b32encode, key_sheet
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.shares import share_sheet, split_secret
 from appliance.shell import printsheet, qrscan
 from appliance.shell.qrscan import decode_qr_texts

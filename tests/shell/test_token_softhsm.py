@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from appliance.core.errors import TokenError, TokenLockedError, TokenMissingError, TokenPinError
-from appliance.core.keys import PrivateKey, cross_check_ed25519
+from appliance.core.keys import cross_check_ed25519
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.tokenref import TokenRef
 from appliance.shell import token as tk
 from appliance.shell.pin import PinSource

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from appliance.core.bundle import answer, make_request, seal
 from appliance.core.identity import Identity
-from appliance.core.keys import PrivateKey
 from appliance.core.metadata import RoleKeys, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey
 from appliance.core.strictjson import dumps_pretty
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ from typing import Any
 
 from appliance.core.bundle import Request, Response, answer, make_request, seal
 from appliance.core.identity import Identity
-from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
 from appliance.core.keysarchive import (
     MAX_MEMBER_BYTES,
     MAX_MEMBERS,
@@ -37,6 +37,7 @@ from appliance.core.keysarchive import (
     KeysArchive,
 )
 from appliance.core.metadata import RoleKeys, Root, RootMeta, sign_root
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.rootops import root_result
 from appliance.core.rootpair import RootPair
 from appliance.core.rotation import RotationParameters, plan_root_rotation

@@ -12,9 +12,10 @@ from pathlib import Path
 from appliance.core.bundle import open_request
 from appliance.core.context import open_verified_request, open_verified_response
 from appliance.core.errors import AirgapError
-from appliance.core.keys import parse_public_key_file, parse_secret_key_file
+from appliance.core.keys import parse_public_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.metadata import Root
+from appliance.core.privatekeys import parse_secret_key_file
 from appliance.core.rootops import RootResult, RotateRootRequest
 from appliance.core.rotation import plan_root_rotation, verify_new_pair
 from appliance.core.state import ApplianceState

@@ -13,8 +13,8 @@ from ..errors import (
     KeyFormatError,
     KeyMissingError,
 )
-from ..keys import PrivateKey
 from ..keysarchive import KeysArchive
+from ..privatekeys import PrivateKey
 
 FORMAT = "TUFBK1"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

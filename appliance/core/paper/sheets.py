@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..keys import ED25519, PrivateKey
+from ..keys import ED25519
+from ..privatekeys import PrivateKey
 from .codec import DEFAULT_PART_BYTES, FORMAT, KEYID_PREFIX_LEN, KIND_KEY
 from .qr import qr_payloads
 from .typed import encode_lines, typed_block
