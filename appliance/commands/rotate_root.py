@@ -6,22 +6,16 @@ from pathlib import Path
 
 import typer
 
-from ..common.identitycli import HOME_HELP
-from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
-from .token import MODULE_HELP, PIN_FD_HELP
+from .ceremonyopts import SHOW_ROOTS_JSON_HELP, CeremonyOptions, ceremony_options
 
 
 def register(app: typer.Typer) -> None:
     app.command("rotate-root")(rotate_root)
 
 
+@ceremony_options(keys_help="Offline keys tarball; updated in place, durably.", show_json_help=SHOW_ROOTS_JSON_HELP)
 def rotate_root(
-    keys: Path = typer.Option(..., "--keys", help="Offline keys tarball; updated in place, durably."),
-    request: Path = typer.Option(..., "--request", help="Request bundle from the online station."),
-    out: Path = typer.Option(..., "--out", help="Directory (the USB stick) to write the response bundle to."),
-    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
-    show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
+    options: CeremonyOptions,
     require_backup_readback: bool = typer.Option(
         False,
         "--require-backup-readback",
@@ -30,22 +24,13 @@ def rotate_root(
     backup_scan: list[Path] = typer.Option([], "--backup-scan", help="Photo of the new key's backup QR code(s)."),
     backup_typed: list[Path] = typer.Option([], "--backup-typed", help="Typed lines of the new key's backup."),
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
-    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
-    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
-    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
-    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     from ..core.firstroot import first_root_files, open_first_root, with_first_root
     from ..core.rootops import RotateRootRequest, root_result
     from ..core.rotation import plan_root_rotation
-    from ..shell.ceremony import Ceremony
-    from ..shell.pin import PinSource
-    from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(
-        home, keys, request, out, kind=RotateRootRequest, review_only=review_only, full_ids=full_ids
-    )
+    ceremony = options.open(RotateRootRequest)
     if ceremony.finish_answered():
         return
     params = ceremony.body.params
@@ -57,18 +42,16 @@ def rotate_root(
             "first-time takeover: Foundries' first root key (opened from the request, sealed to this appliance)"
             " is stored as tufrepo/keys/first-root.pub/.sec and signs its own replacement now"
         )
-    ceremony.archive, on_tokens = unlock_tokens(
-        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
-    )
+    ceremony.archive, on_tokens = options.unlock(ceremony.archive, ceremony.current.ci.meta, ("root",))
     new_key, now = ceremony.new_key(params.key_type)
     plan = plan_root_rotation(ceremony.current, ceremony.archive, new_key, params, now)
     stored = ceremony.with_new_key("root", new_key)
 
     new_keys = [("root", new_key)]
     ceremony.review(
-        plan.new, title="rotate-root", details=[*details, *on_tokens], show_json=show_json, new_keys=new_keys
+        plan.new, title="rotate-root", details=[*details, *on_tokens], show_json=options.show_json, new_keys=new_keys
     )
-    ceremony.confirm(yes)
+    ceremony.confirm(options.yes)
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
     required = require_backup_readback or ceremony.home.readback_required()

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..common.identitycli import HOME_HELP
-from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
-from .token import MODULE_HELP, PIN_FD_HELP
+from .ceremonyopts import SHOW_ROOTS_JSON_HELP, CeremonyOptions, ceremony_options
 
 if TYPE_CHECKING:
     from ..core.keysarchive import KeyEntry, KeysArchive
@@ -21,40 +19,17 @@ def register(app: typer.Typer) -> None:
     app.command("copy-targets")(copy_targets)
 
 
-KEYS_HELP = "Offline keys tarball; updated in place, durably."
-REQUEST_HELP = "Request bundle from the online station."
-OUT_HELP = "Directory (the USB stick) to write the response bundle to."
-YES_HELP = "Skip the typed confirmation (scripted runs)."
-
-
-def rotate_targets(
-    keys: Path = typer.Option(..., "--keys", help=KEYS_HELP),
-    request: Path = typer.Option(..., "--request", help=REQUEST_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
-    show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
-    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
-    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
-    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
-    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
-) -> None:
+@ceremony_options(keys_help="Offline keys tarball; updated in place, durably.", show_json_help=SHOW_ROOTS_JSON_HELP)
+def rotate_targets(options: CeremonyOptions) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
     from ..core.review import summarise_root_change, unused_key_reason
     from ..core.rootops import RotateTargetsRequest, root_result
     from ..core.rotation import plan_targets_rotation
-    from ..shell.ceremony import Ceremony
-    from ..shell.pin import PinSource
-    from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(
-        home, keys, request, out, kind=RotateTargetsRequest, review_only=review_only, full_ids=full_ids
-    )
+    ceremony = options.open(RotateTargetsRequest)
     if ceremony.finish_answered():
         return
-    ceremony.archive, on_tokens = unlock_tokens(
-        ceremony.archive, ceremony.current.ci.meta, ("root",), PinSource(pin_fd), module=module
-    )
+    ceremony.archive, on_tokens = options.unlock(ceremony.archive, ceremony.current.ci.meta, ("root",))
     body = ceremony.body
     params = body.params
     new_key, now = ceremony.new_key(params.key_type)
@@ -75,11 +50,11 @@ def rotate_targets(
         plan.new,
         title="rotate-targets",
         details=details,
-        show_json=show_json,
+        show_json=options.show_json,
         new_keys=new_keys,
         changes_summary=summary,
     )
-    ceremony.confirm(yes)
+    ceremony.confirm(options.yes)
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)

@@ -1,6 +1,6 @@
 """``tuf-appliance updates <change>``: the offline half of fioctl's ``keys tuf updates`` commands.
 
-Each subcommand answers one request kind (``appliance.core.operations.Updates*Request``,
+Each subcommand answers one request kind (``appliance.core.updatesops.Updates*Request``,
 planned by ``appliance.core.txplan``): it verifies the
 request and the staged roots it carries, shows the officer the change, who has signed
 so far and how many signatures the old and the new root still need (before and after
@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 import typer
 
-from ..common.identitycli import HOME_HELP
-from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
-from .token import MODULE_HELP, PIN_FD_HELP
+from .ceremonyopts import CeremonyOptions, ceremony_options
 
 KEYS_HELP = "This officer's keys tarball (only their own keys); updated in place when a key is made."
-REQUEST_HELP = "Request bundle from the online station."
-OUT_HELP = "Directory (the USB stick) to write the response bundle to."
-YES_HELP = "Skip the typed confirmation (scripted runs)."
 
 # command -> (operation, help); the operations are appliance.core.operations.Operation values.
 COMMANDS = {
@@ -47,49 +41,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _command(operation: str) -> Callable[..., None]:
-    def command(
-        keys: Path = typer.Option(..., "--keys", help=KEYS_HELP),
-        request: Path = typer.Option(..., "--request", help=REQUEST_HELP),
-        out: Path = typer.Option(..., "--out", help=OUT_HELP),
-        home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-        yes: bool = typer.Option(False, "--yes", help=YES_HELP),
-        show_json: bool = typer.Option(False, "--show-json", help="Also print the resulting staged roots as JSON."),
-        pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
-        module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
-        review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
-        full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
-    ) -> None:
-        run_update(
-            operation,
-            keys=keys,
-            request=request,
-            out=out,
-            home=home,
-            yes=yes,
-            show_json=show_json,
-            pin_fd=pin_fd,
-            module=module,
-            review_only=review_only,
-            full_ids=full_ids,
-        )
+    @ceremony_options(keys_help=KEYS_HELP, show_json_help="Also print the resulting staged roots as JSON.")
+    def command(options: CeremonyOptions) -> None:
+        run_update(operation, options)
 
     return command
 
 
-def run_update(
-    operation: str,
-    *,
-    keys: Path,
-    request: Path,
-    out: Path,
-    home: Path | None,
-    yes: bool,
-    show_json: bool,
-    pin_fd: int | None = None,
-    module: str | None = None,
-    review_only: bool = False,
-    full_ids: bool = False,
-) -> None:
+def run_update(operation: str, options: CeremonyOptions) -> None:
     from datetime import UTC, datetime
 
     from ..core.operation import NewKey, Operation
@@ -99,16 +58,13 @@ def run_update(
     from ..core.txplan import NEW_KEY_OPERATIONS, plan_update
     from ..core.txreview import transaction_review
     from ..core.updatesops import StagedChangeRequest, StagedResult
-    from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
     kind = KINDS[Operation(operation)].request
     assert issubclass(kind, StagedChangeRequest)
     new_holder = kind.OPERATION == Operation.UPDATES_ADD_KEY
-    ceremony = Ceremony.open(
-        home, keys, request, out, kind=kind, new_tarball_ok=new_holder, review_only=review_only, full_ids=full_ids
-    )
+    ceremony = options.open(kind, new_tarball_ok=new_holder)
     if ceremony.finish_answered():
         return
     change = ceremony.body.change
@@ -123,9 +79,9 @@ def run_update(
         unlock = [(staged.ci.meta, "root"), (staged.current.ci.meta, "root")]
     else:
         unlock = []
-    pins = PinSource(pin_fd)
+    pins = PinSource(options.pin_fd)  # one source for every role: --pin-fd is read once
     for meta, role in unlock:
-        ceremony.archive, lines = unlock_tokens(ceremony.archive, meta, (role,), pins, module=module)
+        ceremony.archive, lines = unlock_tokens(ceremony.archive, meta, (role,), pins, module=options.module)
         on_tokens += lines
     if params.operation in NEW_KEY_OPERATIONS:
         new_key, now = ceremony.new_key(params.key_type)
@@ -149,11 +105,11 @@ def run_update(
         plan,
         now,
         details=on_tokens,
-        show_json=show_json,
+        show_json=options.show_json,
         new_keys=new_keys,
     )
     ceremony.show(review, new_keys)
-    ceremony.confirm(yes)
+    ceremony.confirm(options.yes)
     archive_bytes = None
     if new_key is not None:
         ceremony.record_in_progress(new_key, now)
