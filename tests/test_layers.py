@@ -81,3 +81,27 @@ def test_a_deliberate_violation_breaks_its_contract(tmp_path: Path) -> None:
         result = _lint_imports(tree)
         assert result.returncode != 0, f"{path}: {source!r} was not caught"
         assert f"{contract}" in result.stdout and "BROKEN" in result.stdout, result.stdout
+
+
+MAX_MODULE_LINES = 400
+
+
+def _long_modules(root: Path) -> list[str]:
+    return sorted(
+        f"{path.relative_to(root)}: {lines} lines"
+        for package in ("appliance", "online")
+        for path in (root / package).rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    )
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    assert _long_modules(ROOT) == [], f"split these modules along their seams (at most {MAX_MODULE_LINES} lines)"
+
+
+def test_the_length_check_catches_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "appliance").mkdir()
+    (tmp_path / "online").mkdir()
+    (tmp_path / "online" / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    (tmp_path / "appliance" / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    assert _long_modules(tmp_path) == [f"appliance/long.py: {MAX_MODULE_LINES + 1} lines"]

@@ -100,7 +100,7 @@ def print_backup(
     from ..core.paper import MIN_PART_BYTES
     from ..core.shares import check_split_parameters
     from ..shell.backupfiles import load_archive, load_root, write_sheets
-    from ..shell.printsheet import terminal_sheet
+    from ..shell.sheetdraw import terminal_sheet
 
     if out is None and not terminal:
         raise UsageError("give --out FILE (.pdf, .png, .svg, .txt) or --terminal")

@@ -30,9 +30,9 @@ def script(
     if suffix == ".txt":
         data = ("\n".join(lines) + "\n").encode("utf-8")
     elif suffix == ".pdf":
-        from ..shell import printsheet
+        from ..shell import sheetdraw, sheetlayout
 
-        data = printsheet.render_pdf(printsheet.document_pages(lines, f"ceremony script: {operation}"))
+        data = sheetdraw.render_pdf(sheetlayout.document_pages(lines, f"ceremony script: {operation}"))
     else:
         raise UsageError(f"--out {out.name}: a script is written as .pdf or .txt", hint="")
     if out.exists():

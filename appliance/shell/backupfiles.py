@@ -10,7 +10,7 @@ from ..core.errors import UsageError
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.metadata import MAX_METADATA_BYTES, Root
 from ..core.paper import Sheet, parse_typed, sheet_text
-from . import printsheet
+from . import sheetdraw, sheetlayout
 
 _OUTPUT_KINDS = (".pdf", ".png", ".svg", ".txt")
 
@@ -45,18 +45,18 @@ def write_sheets(out: Path, sheets: list[Sheet], *, paper: str = "a4") -> list[P
 
         write_durable(out, text, replace=False, verify=check_text, label="backup-sheet")
         return [out]
-    pages = printsheet.layout(sheets, paper)
+    pages = sheetlayout.layout(sheets, paper)
     paths = [out] if suffix == ".pdf" else page_paths(out, len(pages))
     existing = [p for p in paths if p.exists()]
     if existing:
         raise UsageError(f"{existing[0]} already exists; refusing to overwrite it", hint="Choose a new output path.")
     # Pages without QR codes are rasterised only when PNG is the output format.
-    png = [printsheet.render_png(p) if suffix == ".png" or p.payloads else b"" for p in pages]
-    printsheet.check_pages_read_back(pages, png)
+    png = [sheetdraw.render_png(p) if suffix == ".png" or p.payloads else b"" for p in pages]
+    sheetdraw.check_pages_read_back(pages, png)
     if suffix == ".pdf":
-        write_durable(out, printsheet.render_pdf(pages), replace=False, label="backup-sheet")
+        write_durable(out, sheetdraw.render_pdf(pages), replace=False, label="backup-sheet")
         return [out]
-    blobs = png if suffix == ".png" else [printsheet.render_svg(page) for page in pages]
+    blobs = png if suffix == ".png" else [sheetdraw.render_svg(page) for page in pages]
     for path, blob in zip(paths, blobs, strict=True):
         write_durable(path, blob, replace=False, label="backup-sheet")
     return paths

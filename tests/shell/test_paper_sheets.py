@@ -19,7 +19,7 @@ from appliance.core.errors import AirgapError, InputFormatError
 from appliance.core.paper import b32encode, key_sheet
 from appliance.core.privatekeys import PrivateKey
 from appliance.core.shares import share_sheet, split_secret
-from appliance.shell import printsheet, qrscan
+from appliance.shell import qrscan, sheetdraw, sheetlayout
 from appliance.shell.qrscan import decode_qr_texts
 from appliance.shell.readback import read_backups
 from tests.helpers_core import ed_key, rsa_test_key
@@ -32,8 +32,8 @@ def sheet(key: PrivateKey, part_bytes: int = 600):
     return key_sheet(key, roles=["root"], factory="acme", date="2025-01-01", part_bytes=part_bytes)
 
 
-def page_image(page: printsheet.Page) -> Image.Image:
-    return Image.open(io.BytesIO(printsheet.render_png(page))).convert("L")
+def page_image(page: sheetlayout.Page) -> Image.Image:
+    return Image.open(io.BytesIO(sheetdraw.render_png(page))).convert("L")
 
 
 def save(image: Image.Image, path: Path, fmt: str = "PNG", **kw) -> Path:
@@ -42,33 +42,33 @@ def save(image: Image.Image, path: Path, fmt: str = "PNG", **kw) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rsa_pages() -> list[printsheet.Page]:
-    return printsheet.layout([sheet(RSA_KEY, part_bytes=300)])
+def rsa_pages() -> list[sheetlayout.Page]:
+    return sheetlayout.layout([sheet(RSA_KEY, part_bytes=300)])
 
 
 @pytest.fixture(scope="module")
-def ed_pages() -> list[printsheet.Page]:
-    return printsheet.layout([sheet(KEY)])
+def ed_pages() -> list[sheetlayout.Page]:
+    return sheetlayout.layout([sheet(KEY)])
 
 
 def test_png_pages_decode_to_every_payload(ed_pages, rsa_pages) -> None:
     for pages, key in ((ed_pages, KEY), (rsa_pages, RSA_KEY)):
         wanted = [p for page in pages for p in page.payloads]
         assert [payload for _, payload in sheet(key, 300 if key is RSA_KEY else 600).qr] == wanted
-        found = [t for page in pages if page.payloads for t in decode_qr_texts(printsheet.render_png(page), what="p")]
+        found = [t for page in pages if page.payloads for t in decode_qr_texts(sheetdraw.render_png(page), what="p")]
         assert sorted(found) == sorted(wanted)
     assert len(rsa_pages[0].payloads) == 4  # RSA-2048 DER (~1.2 KB) in 300-byte parts: multi-part QR
 
 
 def test_png_page_is_a4_at_200_dpi(ed_pages) -> None:
-    image = Image.open(io.BytesIO(printsheet.render_png(ed_pages[0])))
+    image = Image.open(io.BytesIO(sheetdraw.render_png(ed_pages[0])))
     assert image.size == (1654, 2339)
     assert tuple(round(v) for v in image.info["dpi"]) == (200, 200)
 
 
 def test_long_sheets_flow_onto_numbered_pages(rsa_pages) -> None:
     assert len(rsa_pages) >= 2
-    texts = [[e.text for e in page.elements if isinstance(e, printsheet.Text)] for page in rsa_pages]
+    texts = [[e.text for e in page.elements if isinstance(e, sheetlayout.Text)] for page in rsa_pages]
     for number, page_texts in enumerate(texts, 1):
         assert f"page {number} of {len(rsa_pages)}" in page_texts[-1]
     assert texts[1][0].startswith("(continued)")
@@ -80,12 +80,12 @@ def test_long_sheets_flow_onto_numbered_pages(rsa_pages) -> None:
 def test_text_lines_fit_the_page_width(rsa_pages) -> None:
     for page in rsa_pages:
         for e in page.elements:
-            if isinstance(e, printsheet.Text):
-                assert e.x + len(e.text) * e.size * printsheet.CHAR_W <= 1654 - printsheet.MARGIN + 1, e.text
+            if isinstance(e, sheetlayout.Text):
+                assert e.x + len(e.text) * e.size * sheetlayout.CHAR_W <= 1654 - sheetlayout.MARGIN + 1, e.text
 
 
 def test_pdf_is_well_formed(rsa_pages) -> None:
-    pdf = printsheet.render_pdf(rsa_pages)
+    pdf = sheetdraw.render_pdf(rsa_pages)
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     assert f"/Count {len(rsa_pages)}".encode() in pdf
     xref = int(re.search(rb"startxref\n(\d+)", pdf).group(1))
@@ -95,20 +95,20 @@ def test_pdf_is_well_formed(rsa_pages) -> None:
         assert pdf[offset:].startswith(b"%d 0 obj" % number)
     streams = [zlib.decompress(m) for m in re.findall(rb"stream\n(.*?)\nendstream", pdf, re.S)]
     assert any(b"(TUF ROOT KEY BACKUP) Tj" in s for s in streams)
-    assert printsheet.render_pdf(rsa_pages) == pdf  # deterministic
+    assert sheetdraw.render_pdf(rsa_pages) == pdf  # deterministic
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler) not installed")
 def test_pdf_qr_codes_read_back_when_rasterised(tmp_path: Path, ed_pages) -> None:
     pdf = tmp_path / "s.pdf"
-    pdf.write_bytes(printsheet.render_pdf(ed_pages))
+    pdf.write_bytes(sheetdraw.render_pdf(ed_pages))
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "r")], check=True)
     [png] = list(tmp_path.glob("r*.png"))
     assert decode_qr_texts(png.read_bytes(), what="pdf page") == ed_pages[0].payloads
 
 
 def test_svg_is_valid_xml_with_codes_and_text(ed_pages) -> None:
-    svg = printsheet.render_svg(ed_pages[0])
+    svg = sheetdraw.render_svg(ed_pages[0])
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.get("viewBox") == "0 0 1654 2339"
@@ -121,26 +121,26 @@ def test_svg_is_valid_xml_with_codes_and_text(ed_pages) -> None:
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="rsvg-convert not installed")
 def test_svg_qr_codes_read_back_when_rasterised(tmp_path: Path, ed_pages) -> None:
     svg = tmp_path / "s.svg"
-    svg.write_bytes(printsheet.render_svg(ed_pages[0]))
+    svg.write_bytes(sheetdraw.render_svg(ed_pages[0]))
     png = subprocess.run(["rsvg-convert", "-w", "1240", str(svg)], check=True, capture_output=True).stdout
     assert decode_qr_texts(png, what="svg page") == ed_pages[0].payloads
 
 
 def test_font_fallback_still_renders_readable_codes(monkeypatch, ed_pages) -> None:
-    monkeypatch.setattr(printsheet, "_FONT_CANDIDATES", {False: ("/nonexistent.ttf",), True: ("/nonexistent.ttf",)})
-    printsheet._font.cache_clear()
+    monkeypatch.setattr(sheetdraw, "_FONT_CANDIDATES", {False: ("/nonexistent.ttf",), True: ("/nonexistent.ttf",)})
+    sheetdraw._font.cache_clear()
     try:
-        png = printsheet.render_png(ed_pages[0])
+        png = sheetdraw.render_png(ed_pages[0])
     finally:
-        printsheet._font.cache_clear()
+        sheetdraw._font.cache_clear()
     assert decode_qr_texts(png, what="fallback") == ed_pages[0].payloads
 
 
 def test_read_back_check_refuses_a_code_that_does_not_decode(ed_pages) -> None:
-    page = printsheet.Page(list(ed_pages[0].elements), [*ed_pages[0].payloads, "TUFBK1:K:ED25519:NOT:DRAWN"])
+    page = sheetlayout.Page(list(ed_pages[0].elements), [*ed_pages[0].payloads, "TUFBK1:K:ED25519:NOT:DRAWN"])
     with pytest.raises(AirgapError, match=r"QR code\(s\) \[2\] on rendered page 1 do not read back"):
-        printsheet.check_pages_read_back([page])
-    printsheet.check_pages_read_back(ed_pages)
+        sheetdraw.check_pages_read_back([page])
+    sheetdraw.check_pages_read_back(ed_pages)
 
 
 # --- terminal ---------------------------------------------------------------------------------
@@ -166,13 +166,13 @@ def terminal_to_image(text: str, scale: int = 6) -> Image.Image:
 def test_terminal_qr_scans_back(key: PrivateKey) -> None:
     for _, payload in sheet(key).qr:
         out = io.BytesIO()
-        terminal_to_image(printsheet.terminal_qr(payload)).save(out, "PNG")
+        terminal_to_image(sheetdraw.terminal_qr(payload)).save(out, "PNG")
         assert decode_qr_texts(out.getvalue(), what="screen") == [payload]
 
 
 def test_terminal_sheet_holds_fields_codes_and_lines() -> None:
     s = sheet(KEY)
-    text = printsheet.terminal_sheet(s)
+    text = sheetdraw.terminal_sheet(s)
     assert KEY.keyid[:16] in text and "part 1 of 1" in text
     assert all(line in text for line in s.block)
 
@@ -217,11 +217,11 @@ DAMAGE: dict[str, tuple[Callable[[Image.Image], Image.Image], str]] = {
 _PAGE_IMAGES: dict[str, Image.Image] = {}
 
 
-def _first_page_image(which: str, page: printsheet.Page) -> Image.Image:
+def _first_page_image(which: str, page: sheetlayout.Page) -> Image.Image:
     """Page 1 rendered once per key; info['codes'] is the box around its QR codes plus a quiet margin."""
     if which not in _PAGE_IMAGES:
         image = page_image(page)
-        boxes = [e for e in page.elements if isinstance(e, printsheet.Box) and e.h >= printsheet.QR_MIN_MODULE]
+        boxes = [e for e in page.elements if isinstance(e, sheetlayout.Box) and e.h >= sheetlayout.QR_MIN_MODULE]
         image.info["codes"] = (
             min(b.x for b in boxes) - 100,
             min(b.y for b in boxes) - 100,
@@ -280,9 +280,9 @@ def test_each_part_may_come_from_its_own_photo(tmp_path: Path, rsa_pages) -> Non
         read_backups([p for i, p in enumerate(photos) if i != 2], [], [])
 
 
-def _code_boxes(page: printsheet.Page) -> list[tuple[int, int, int, int]]:
+def _code_boxes(page: sheetlayout.Page) -> list[tuple[int, int, int, int]]:
     """Bounding boxes of the QR codes on a page, from their captions' positions."""
-    captions = [e for e in page.elements if isinstance(e, printsheet.Text) and e.text.startswith("part ")]
+    captions = [e for e in page.elements if isinstance(e, sheetlayout.Text) and e.text.startswith("part ")]
     boxes = []
     for caption in captions:
         boxes.append((caption.x - 80, caption.y - 720, caption.x + 700, caption.y - 20))
@@ -326,7 +326,7 @@ def test_share_sheet_codes_scan_back_as_shares(tmp_path: Path) -> None:
         s = share_sheet(
             KEY, mnemonics[number - 1], number=number, count=3, roles=["root"], factory="", date="2025-01-01"
         )
-        photos.append(save(page_image(printsheet.layout([s])[0]), tmp_path / f"share{number}.png"))
+        photos.append(save(page_image(sheetlayout.layout([s])[0]), tmp_path / f"share{number}.png"))
     readback = read_backups(photos, [], [])
     [decoded] = readback.backups
     assert decoded.rebuild().keyid == KEY.keyid
@@ -343,9 +343,9 @@ def test_rsa_4096_round_trips_through_multi_part_qr_typed_lines_and_shares() -> 
     key = PrivateKey.from_rsa(rsa.generate_private_key(public_exponent=65537, key_size=4096))
     s = sheet(key)  # default part size
     assert len(s.qr) == 4  # ~2.35 KB of PKCS#1 DER in 600-byte parts
-    pages = printsheet.layout([s])
+    pages = sheetlayout.layout([s])
     found = [
-        ("page", t) for page in pages if page.payloads for t in decode_qr_texts(printsheet.render_png(page), what="p")
+        ("page", t) for page in pages if page.payloads for t in decode_qr_texts(sheetdraw.render_png(page), what="p")
     ]
     [content] = assemble_qr(found)
     assert decoded_from_qr(content).rebuild().keyid == key.keyid

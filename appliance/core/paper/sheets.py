@@ -1,4 +1,4 @@
-"""Backup sheets: what a printed page holds (rendering is appliance/shell/printsheet.py)."""
+"""Backup sheets: what a printed page holds (layout: appliance/shell/sheetlayout.py, drawing: sheetdraw.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .typed import encode_lines, typed_block
 
 @dataclass(frozen=True)
 class Sheet:
-    """What one printed backup sheet says; rendering lives in appliance.shell.printsheet."""
+    """What one printed backup sheet says; rendering lives in appliance.shell.sheetlayout and sheetdraw."""
 
     title: str
     warning: str
