@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.common.durable import crashpoint, read_capped
-from appliance.common.render import console, root_table
+from appliance.common.plaintext import plain_console, root_table
 from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
 from appliance.core.context import ResponseContext, bind_response
 from appliance.core.errors import BundleError, RemoteError, VerificationError
@@ -93,7 +93,7 @@ def import_bundle(
     check_binding(response, request)
     check_result(response.operation, response.result)  # before any of it is parsed or used
     bound = bind_response(response, request)
-    out = console()
+    out = plain_console()
     progress = station.progress(request.request_id)
     if progress.done:
         out.print(f"response {request.request_id} was already imported on {progress.updated}; nothing to do")
@@ -125,7 +125,7 @@ def _import_roots(
     *,
     direct: bool,
 ) -> None:
-    request, out = bound.request, console()
+    request, out = bound.request, plain_console()
     now = datetime.now(UTC)
     new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
@@ -157,7 +157,7 @@ def _import_roots(
 def _upload_direct(
     station: Station, request_id: str, api: FactoryClient, old: RootPair, new: RootPair, progress: ImportProgress
 ) -> ImportProgress:
-    out = console()
+    out = plain_console()
     if _upload_step(api, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
     progress = progress.ci_done()
@@ -196,8 +196,8 @@ def _import_wave_signatures(
         raise RemoteError(f"wave {wave.name} changed on the server since export", hint="Export a fresh request.")
     have = {(s.keyid, s.sig) for s in current.signatures}
     if all((s.keyid, s.sig) in have for s in signatures):
-        console().print(f"wave {wave.name} already carries these signatures; nothing to do")
+        plain_console().print(f"wave {wave.name} already carries these signatures; nothing to do")
     else:
         sign_wave(api, wave.name, [s.to_dict() for s in signatures])
-        console().print(f"signed wave {wave.name}: {outcome.describe()}")
+        plain_console().print(f"signed wave {wave.name}: {outcome.describe()}")
     station.save_progress(bound.request.request_id, progress.finished())

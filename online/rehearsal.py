@@ -72,7 +72,7 @@ class Rehearsal:
 
     def run(self) -> tuple[Root, Root]:
         from appliance.common.home import Home
-        from appliance.common.render import console
+        from appliance.common.plaintext import plain_console
         from appliance.core.identity import Identity
         from appliance.core.operations import RotateRootRequest
         from appliance.core.rotation import RotationParameters
@@ -83,7 +83,7 @@ class Rehearsal:
         from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
 
-        out = console()
+        out = plain_console()
         work = self.workdir
         work.mkdir(parents=True, exist_ok=True)
         self.stick.mkdir(exist_ok=True)

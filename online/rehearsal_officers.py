@@ -163,12 +163,12 @@ class OfficersRehearsal:
         return Root.from_bytes(client.get_root()), Root.from_bytes(client.get_root(production=True))
 
     def run(self) -> tuple[Root, Root]:
-        from appliance.common.render import console
+        from appliance.common.plaintext import plain_console
 
         from .commands import updates as cli
         from .sandbox.server import SandboxServer
 
-        out = console()
+        out = plain_console()
         a, b, c = self.prepare()
         with SandboxServer(self.state_dir) as server:
             self.url = server.url

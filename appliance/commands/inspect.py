@@ -17,7 +17,7 @@ def list_keys(
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
     from ..common.durable import read_capped
-    from ..common.render import console, key_table
+    from ..common.plaintext import key_table, plain_console
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
 
@@ -25,4 +25,4 @@ def list_keys(
     parsed = None
     if root is not None:
         parsed = Root.from_bytes(read_capped(root, MAX_METADATA_BYTES, what="root.json"), what=str(root))
-    console().print(key_table(archive.entries, parsed))
+    plain_console().print(key_table(archive.entries, parsed))

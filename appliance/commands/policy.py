@@ -23,7 +23,7 @@ def policy(
 ) -> None:
     """Show the appliance's ceremony policy, or change it."""
     from ..common.home import Home, default_home
-    from ..common.render import console
+    from ..common.plaintext import plain_console
 
     place = Home(home or default_home("appliance"), "appliance")
     place.identity()  # policy belongs to an initialised appliance
@@ -35,4 +35,4 @@ def policy(
         current = place.policy()
         current["require_backup_readback"] = require_backup_readback
         place.set_policy(current)
-    console().print(f"require backup read-back: {'yes' if current.get('require_backup_readback') else 'no'}")
+    plain_console().print(f"require backup read-back: {'yes' if current.get('require_backup_readback') else 'no'}")

@@ -27,12 +27,12 @@ def register_for(app: typer.Typer, side: Side) -> None:
 
         from ..core.identity import Identity, fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .render import console
+        from .plaintext import plain_console
 
         place = Home(home or default_home(side), side)
         identity = Identity(side, name or side, os.urandom(32))
         place.create(identity)
-        out = console()
+        out = plain_console()
         out.print(f"{side} identity created in {place.path}")
         out.print(f"public key file: {place.identity_pub}  (carry it to the {_other(side)} and run 'pair')")
         out.print(f"fingerprint: {fingerprint_groups(identity.peer.public)}")
@@ -50,7 +50,7 @@ def register_for(app: typer.Typer, side: Side) -> None:
         from .durable import read_capped
         from .home import Home, default_home
         from .lock import hold_home
-        from .render import console, styled
+        from .plaintext import plain_console
         from .terminal import confirm_typed
 
         place = Home(home or default_home(side), side)
@@ -60,13 +60,17 @@ def register_for(app: typer.Typer, side: Side) -> None:
         if key.side != _other(side):
             raise BundleError(f"{peer} is a {key.side} identity; a {side} pairs with a {_other(side)}")
         words = fingerprint_words(key.public)
-        out = console()
+        out = plain_console()
         out.print(f"{key.side} {quoted(key.name)}")
         out.print(f"fingerprint: {fingerprint_groups(key.public)}")
         out.print(f"read aloud:  {' '.join(words)}")
         current = place.pinned()
         if current is not None and current.public != key.public:
-            out.print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}…", "bold red")))
+            from .render import console, styled  # the one emphasised line: rich only when it is shown
+
+            console().print(
+                styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}…", "bold red"))
+            )
         confirm_typed(words[-1], question="Compare the words with the other side's screen.", assume_yes=yes)
         place.pin(key)
         out.print(f"pinned {key.side} {key.fingerprint[:16]}…")
@@ -75,11 +79,11 @@ def register_for(app: typer.Typer, side: Side) -> None:
         """Show this side's fingerprint and the pinned peer."""
         from ..core.identity import fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .render import console
+        from .plaintext import plain_console
 
         place = Home(home or default_home(side), side)
         me = place.identity().peer
-        out = console()
+        out = plain_console()
         out.print(f"this {side}: {fingerprint_groups(me.public)}  ({' '.join(fingerprint_words(me.public))})")
         peer_key = place.pinned()
         if peer_key is None:

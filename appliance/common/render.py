@@ -1,6 +1,8 @@
-"""Terminal rendering of metadata and key lists (rich).  Output only; no decisions.
+"""Terminal rendering of the ceremony review (rich).  Output only; no decisions.
 
-Every screen of both halves is printed by the console ``console()`` returns, which
+Screens that need rich's layout (the review) are printed by the console ``console()``
+returns; lists and reports use the plain console of ``appliance.common.plaintext``,
+which applies the same rule without importing rich.  The rich console
 applies the literal-text rule of ``appliance.core.safetext`` to everything it shows:
 markup, emoji codes and highlighting are never interpreted, non-printable characters
 reach the terminal as escapes, and a terminal that cannot encode UTF-8 gets ASCII.
@@ -10,19 +12,21 @@ Program text that wants emphasis builds a ``rich.text.Text`` with a style
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..core.keyroles import roles_of
-from ..core.keysarchive import KeyEntry
-from ..core.metadata import Root
-from ..core.review import ResignTable, Review, WaveTable
 from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
+from . import plaintext
+from .plaintext import PlainTable
+
+if TYPE_CHECKING:  # the review's modules are loaded by the ceremony that builds one
+    from ..core.metadata import Root
+    from ..core.review import ResignTable, Review, WaveTable
 
 
 class LiteralConsole(Console):
@@ -69,52 +73,23 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return line
 
 
-def short(keyid: str) -> str:
-    return keyid[:16]
+def rich_table(plain: PlainTable) -> Table:
+    """A table value of ``plaintext`` drawn by rich (the review's tables)."""
+    table = Table(title=plain.title, title_justify="left")
+    for column in plain.columns:
+        table.add_column(
+            column.name, justify="right" if column.right else "left", overflow="fold" if column.fold else "ellipsis"
+        )
+    for row in plain.rows:
+        table.add_row(*row)
+    if plain.caption:
+        table.caption = plain.caption
+        table.caption_justify = "left"
+    return table
 
 
 def root_table(root: Root, title: str) -> Table:
-    meta = root.meta
-    table = Table(title=f"{title}: version {meta.version}, expires {meta.expires}", title_justify="left")
-    table.add_column("role")
-    table.add_column("threshold", justify="right")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
-    table.add_column("type")
-    table.add_column("bits", justify="right")
-    for name in sorted(meta.roles):
-        role = meta.roles[name]
-        for index, keyid in enumerate(role.keyids):
-            key = meta.keys[keyid]
-            table.add_row(
-                shown(name) if index == 0 else "",
-                str(role.threshold) if index == 0 else "",
-                shown(keyid),
-                key.kind,
-                str(key.bits),
-            )
-    signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
-    table.caption = f"signed by: {signers}"
-    table.caption_justify = "left"
-    return table
-
-
-def key_table(entries: Iterable[KeyEntry], root: Root | None) -> Table:
-    table = Table(title="keys in tarball", title_justify="left")
-    table.add_column("file")
-    table.add_column("key id", overflow="fold")  # officers compare whole ids: wrap, never truncate
-    table.add_column("type")
-    table.add_column("private")
-    table.add_column("roles in root")
-    for entry in entries:
-        roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
-        table.add_row(
-            shown(entry.base.rsplit("/", 1)[-1]),
-            short(entry.keyid),
-            entry.public.kind,
-            "yes" if entry.private else ("token" if entry.token else "no"),
-            roles,
-        )
-    return table
+    return rich_table(plaintext.root_table(root, title))
 
 
 def wave_rich_table(wave: WaveTable) -> Table:
@@ -135,7 +110,7 @@ def wave_rich_table(wave: WaveTable) -> Table:
 
 def resign_rich_table(resigned: ResignTable) -> Table:
     table = Table(title="production targets to re-sign", title_justify="left")
-    for column in ResignTable.COLUMNS:
+    for column in resigned.COLUMNS:
         table.add_column(column, overflow="fold")  # dates are compared whole: wrap, never truncate
     for tag, version, count, before, after, gained in resigned.rows:
         # A tag is outside text: shown literally, never as markup.
@@ -166,22 +141,3 @@ def render_review(review: Review, out: Console | None = None) -> None:
         out.print(wave_rich_table(review.wave))
     if review.resigned is not None:
         out.print(resign_rich_table(review.resigned))
-
-
-def transcript_table(records: Sequence[dict[str, Any]]) -> Table:
-    table = Table(
-        title=f"ceremony transcript ({len(records)} entries, all links and signatures verified)", title_justify="left"
-    )
-    for column in ("time", "operation", "factory", "from v", "new keys", "request"):
-        table.add_column(column)
-    for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
-        table.add_row(
-            shown(str(record.get("time"))),
-            shown(str(record.get("operation"))),
-            shown(str(record.get("factory"))),
-            shown(str(record.get("from_version"))),
-            shown(keys, MESSAGE_CAP),
-            shown(str(record.get("request_id"))[:16]),
-        )
-    return table

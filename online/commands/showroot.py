@@ -23,7 +23,7 @@ def show_root(
     import sys
     from datetime import UTC, datetime
 
-    from appliance.common.render import console, root_table
+    from appliance.common.plaintext import plain_console, root_table
     from appliance.core.errors import VerificationError
     from appliance.core.expiry import ExpiryItem, assess
     from appliance.core.metadata import Root
@@ -42,7 +42,7 @@ def show_root(
     if as_json:
         sys.stdout.write(dumps_pretty(root.to_dict()).decode("ascii"))
         return
-    out = console()
+    out = plain_console()
     out.print(root_table(root, f"{conn.factory} {label} root"))
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
     kind = "prod-root" if production else "ci-root"
