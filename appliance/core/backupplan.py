@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 
-from .bundle import check_factory_name
 from .errors import BackupMismatchError, KeyMissingError, UsageError, VerificationError
+from .factoryname import check_factory_name
 from .keyroles import roles_of
 from .keys import RandomBytes, public_key_file, secret_key_file
 from .keysarchive import KEYS_DIR, KeyEntry, KeysArchive

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic
+from typing import TYPE_CHECKING, Generic
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
 from ..common.lock import hold_file, hold_home
-from ..common.render import console, render_review
+from ..common.plaintext import plain_console
 from ..common.terminal import confirm_typed
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
@@ -38,12 +38,14 @@ from ..core.identity import Identity, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult, StagedResult
-from ..core.review import ResignTable, WaveTable, build_review
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
-from . import readback, transcriptlog
+from . import transcriptlog
+
+if TYPE_CHECKING:
+    from ..core.review import ResignTable, WaveTable
 
 ROOT_COPY = "tufrepo/roles/root.json"
 
@@ -122,6 +124,9 @@ class Ceremony(Generic[B]):
         wave: WaveTable | None = None,
         resigned: ResignTable | None = None,
     ) -> None:
+        from ..common.render import render_review  # rich: loaded only when a review is drawn
+        from ..core.review import build_review
+
         render_review(
             build_review(
                 self.request,
@@ -184,6 +189,8 @@ class Ceremony(Generic[B]):
         typed: Sequence[Path],
         shares: Sequence[Path],
     ) -> None:
+        from . import readback  # QR and share decoders: loaded only for the read-back gate
+
         readback.require_backup(
             keyid, self.keys_path, archive_bytes, required=required, scans=scans, typed=typed, shares=shares
         )
@@ -242,7 +249,7 @@ class Ceremony(Generic[B]):
             return False
         if stored is not None and stored != hashlib.sha256(self.keys_path.read_bytes()).hexdigest():
             return False
-        console().print("this request was already answered by an interrupted run; finishing its record")
+        plain_console().print("this request was already answered by an interrupted run; finishing its record")
         self._complete(earlier, parse_expires(earlier.created))
         return True
 
@@ -251,7 +258,7 @@ class Ceremony(Generic[B]):
             self.home, self.identity, self.request, self.context.station, self.current.version, response, now
         )
         self._save(self.state.complete(self.request, self.context.station.fingerprint, self.current))
-        out = console()
+        out = plain_console()
         out.print(f"response written: {self.response_path}")
         out.print(f"response digest: {response.digest()}")
 
@@ -260,5 +267,5 @@ def _real_keys_path(keys: Path) -> Path:
     """The tarball's real file: a ``--keys`` symlink stays a link, the file it names is updated."""
     real = Path(os.path.realpath(keys))
     if real != Path(os.path.abspath(keys)):
-        console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
+        plain_console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
     return real
