@@ -165,15 +165,23 @@ _CONTAINERS = frozenset({dict, list, tuple})
 # literal backslash before b/f/u); then the exact per-string check decides.
 _SUSPECT = ("\\u", "\\b", "\\f", "<", ">", "&")
 _DIGIT_RUN = re.compile(r"[0-9]{19}")  # 19 digits in a row: maybe an integer beyond 64 bits
+# Every digit becomes "9": 19 digits in a row are then one substring search on bytes, which
+# runs about ten times faster than the regular expression over key ids and hashes (full of
+# digit runs that start a match and fail).
+_DIGITS_AS_NINE = bytes.maketrans(b"0123456789", b"9" * 10)
+_NINETEEN_NINES = b"9" * 19
 
 
-def _may_hold_long_integer(text: str) -> bool:
-    """Whether some integer token of the encoder's output may not fit in 64 bits.
+def _may_hold_long_integer(text: str, encoded: bytes) -> bool:
+    """Whether some integer token of the encoder's output (``text``, ``encoded`` as ASCII)
+    may not fit in 64 bits.
 
-    A plain 19-digit search runs at memory speed; each hit counts when it starts a
-    token (after ``:`` ``,`` ``[``, with an optional minus sign).  Digits inside strings
-    only cause the exact check to run.
+    Only when there are 19 digits in a row somewhere is each run looked at; a run counts
+    when it starts a token (after ``:`` ``,`` ``[``, with an optional minus sign).  Digits
+    inside strings only cause the exact check to run.
     """
+    if _NINETEEN_NINES not in encoded.translate(_DIGITS_AS_NINE):
+        return False
     for match in _DIGIT_RUN.finditer(text):
         start = match.start()
         before = text[start - 1] if start else ""
@@ -222,9 +230,10 @@ def canonical(value: JsonValue, *, parsed: bool = False) -> bytes:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         _fail(f"value cannot be encoded: {exc}")
-    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(text):
+    encoded = text.encode("ascii")
+    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(text, encoded):
         _validate(value)
-    return text.encode("ascii")
+    return encoded
 
 
 def dumps_pretty(value: JsonValue) -> bytes:
