@@ -19,8 +19,6 @@ from appliance.core.operations import (
     Histories,
     ResignTargetsRequest,
     RotateTargetsRequest,
-    SignTargetsRequest,
-    Wave,
 )
 from appliance.core.resign import ResignParameters
 from appliance.core.rootpair import RootPair
@@ -88,7 +86,7 @@ def _warn_expiry(pair: RootPair, body: AnyRequest) -> None:
     print_warnings(assess(items, datetime.now(UTC)))
 
 
-def _online_key(client: FactoryClient) -> PublicKey:
+def online_key(client: FactoryClient) -> PublicKey:
     return parse_public_key_file(client.get_ci_targets_key(), what="online CI targets key")
 
 
@@ -98,17 +96,7 @@ def rotate_targets_request(client: FactoryClient, params: RotationParameters, ta
 
     found = get_production_targets(client, *tags)
     envelopes = {tag: Envelope.from_dict(env, what=f"production targets {tag}") for tag, env in found.items()}
-    return RotateTargetsRequest(params, _online_key(client), envelopes)
-
-
-def sign_targets_request(client: FactoryClient, wave: str) -> AnyRequest:
-    from .targets_api import get_wave
-
-    data = get_wave(client, wave)
-    if not isinstance(data.get("targets"), dict):
-        raise RemoteError(f"wave {wave} has no targets", hint="Create the wave first.")
-    picked = {k: data[k] for k in Wave.WIRE_FIELDS if k in data}
-    return SignTargetsRequest(Wave.from_wire(picked), _online_key(client))
+    return RotateTargetsRequest(params, online_key(client), envelopes)
 
 
 def resign_targets_request(client: FactoryClient, params: ResignParameters, tags: list[str]) -> AnyRequest:

@@ -21,13 +21,12 @@ from appliance.common.durable import crashpoint, read_capped
 from appliance.common.plaintext import plain_console, root_table
 from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
 from appliance.core.context import ResponseContext, bind_response
-from appliance.core.errors import BundleError, RemoteError, VerificationError
+from appliance.core.errors import RemoteError, VerificationError
 from appliance.core.metadata import Root
 from appliance.core.operations import (
     Operation,
     ResignedTargets,
     RootResult,
-    SignTargetsRequest,
     StagedResult,
     WaveSignatures,
 )
@@ -103,7 +102,10 @@ def import_bundle(
         return connection.resolve(request.factory).client(total_deadline=deadline)
 
     if isinstance(bound.result, WaveSignatures):
-        _import_wave_signatures(station, bound, bound.result, client, progress)
+        from .wavestation import import_wave, import_wave_signatures
+
+        step = import_wave if request.operation == Operation.INIT_WAVE else import_wave_signatures
+        step(station, bound, bound.result, client, progress)
     elif isinstance(bound.result, ResignedTargets):
         from .resignimport import import_resigned_targets
 
@@ -168,36 +170,3 @@ def _upload_direct(
     progress = progress.prod_done()
     station.save_progress(request_id, progress)
     return progress
-
-
-def _import_wave_signatures(
-    station: Station,
-    bound: ResponseContext,
-    result: WaveSignatures,
-    client: Callable[[], FactoryClient],
-    progress: ImportProgress,
-) -> None:
-    """Check that the offline signatures complete the production threshold, then post them."""
-    from appliance.core.metadata import Envelope
-    from appliance.core.targets import add_signatures, check_production_targets
-
-    from .targets_api import get_wave, sign_wave
-
-    wave = SignTargetsRequest.from_wire(bound.request.parameters, bound.request.payload).wave
-    if result.wave != wave.name:
-        raise BundleError("response signs a different wave than the request")
-    signatures = list(result.signatures)
-    prod = bound.histories.latest.prod
-    envelope = wave.targets
-    outcome = check_production_targets(add_signatures(envelope, signatures), prod)
-    api = client()
-    current = Envelope.from_dict(get_wave(api, wave.name).get("targets"), what="server wave targets")
-    if current.signed_bytes() != envelope.signed_bytes():
-        raise RemoteError(f"wave {wave.name} changed on the server since export", hint="Export a fresh request.")
-    have = {(s.keyid, s.sig) for s in current.signatures}
-    if all((s.keyid, s.sig) in have for s in signatures):
-        plain_console().print(f"wave {wave.name} already carries these signatures; nothing to do")
-    else:
-        sign_wave(api, wave.name, [s.to_dict() for s in signatures])
-        plain_console().print(f"signed wave {wave.name}: {outcome.describe()}")
-    station.save_progress(bound.request.request_id, progress.finished())

@@ -14,9 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import AirgapError
 from appliance.core.metadata import Root
+
+if TYPE_CHECKING:
+    from .config import ConnectionOptions
+    from .exporting import RequestBuilder
 
 AppRunner = Callable[[Sequence[str]], None]
 
@@ -42,6 +47,10 @@ class Rehearsal:
     factory: str = "acme-rehearsal"
     key_type: str = "ED25519"
     with_targets: bool = True
+    # False: the factory starts with an offline targets key and only the wave runs (no rotations).
+    rotations: bool = True
+    # Also run waves sign (sign-targets) on the posted wave with the same key before rollout.
+    sign_again: bool = False
     appliance: AppRunner = subprocess_appliance
     timings: list[tuple[str, float]] = field(default_factory=list)
     # Called with "paired" once both identities exist, then with each operation's name after
@@ -78,7 +87,7 @@ class Rehearsal:
         from appliance.core.rotation import RotationParameters
 
         from .config import ConnectionOptions
-        from .exporting import RequestBuilder, export_request
+        from .exporting import export_request
         from .importing import import_bundle
         from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
@@ -92,7 +101,9 @@ class Rehearsal:
         token_file = work / "token"
         made = self._step(
             "create sandbox factory",
-            lambda: provision_factory(state_dir, self.factory, keys, key_type=self.key_type),
+            lambda: provision_factory(
+                state_dir, self.factory, keys, key_type=self.key_type, offline_targets=not self.rotations
+            ),
         )
         token_file.write_text(made.token)  # type: ignore[attr-defined]
         token_file.chmod(0o600)
@@ -145,22 +156,16 @@ class Rehearsal:
                 )
                 self._after(operation)
 
-            rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
-            ceremony("rotate-root", lambda c: RotateRootRequest(rotation), keys)
-            if self.with_targets:
-                from .exporting import rotate_targets_request, sign_targets_request
-                from .targets_api import complete_wave, create_wave
+            if self.rotations:
+                rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": "rehearsal rotation"})
+                ceremony("rotate-root", lambda c: RotateRootRequest(rotation), keys)
+            if self.rotations and self.with_targets:
+                from .exporting import rotate_targets_request
 
                 targets_rotation = RotationParameters.from_dict({"key_type": self.key_type, "changelog": ""})
                 ceremony("rotate-targets", lambda c: rotate_targets_request(c, targets_rotation, []), keys)
-                targets_only = work / "targets-only.tgz"
-                self._step(
-                    "appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)])
-                )
-                api = connection.resolve().client()
-                self._step("server: create wave", lambda: create_wave(api, "wave-1", 2, "production"))
-                ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
-                self._step("server: complete wave (threshold 2)", lambda: complete_wave(api, "wave-1"))
+            if self.with_targets or not self.rotations:
+                self._wave(state_dir, keys, connection, ceremony)
             client = connection.resolve().client()
             ci = Root.from_bytes(client.get_root())
             prod = Root.from_bytes(client.get_root(production=True))
@@ -169,3 +174,42 @@ class Rehearsal:
             out.print(f"  {seconds * 1000:8.1f} ms  {name}")
         out.print(f"  {total * 1000:8.1f} ms  total")
         return ci, prod
+
+    def _wave(
+        self,
+        state_dir: Path,
+        keys: Path,
+        connection: ConnectionOptions,
+        ceremony: Callable[[str, RequestBuilder, Path], None],
+    ) -> None:
+        """CI builds version 2; waves init → appliance init-wave (targets-only tarball) → post → rollout → complete."""
+        from datetime import UTC, datetime
+
+        from appliance.core.metadata import Envelope
+        from appliance.core.waves import WaveParameters, wave_expiry
+
+        from .sandbox.cibuild import with_ci_build
+        from .sandbox.state import SandboxState
+        from .targets_api import complete_wave, get_wave, rollout_wave
+        from .wavestation import init_wave_request, sign_targets_request
+
+        def ci_build() -> None:
+            state = SandboxState(state_dir)
+            current = Envelope.from_bytes(state.targets_bytes(self.factory))
+            online = state.online_key(self.factory, "targets")
+            state.store_targets(self.factory, with_ci_build(current, online, "2", datetime.now(UTC)).to_bytes())
+
+        self._step("sandbox CI: build version 2", ci_build)
+        targets_only = self.workdir / "targets-only.tgz"
+        self._step("appliance: copy-targets", lambda: self.appliance(["copy-targets", str(keys), str(targets_only)]))
+        params = WaveParameters("wave-1", "2", "production", wave_expiry(datetime.now(UTC), days=30))
+        ceremony("init-wave", lambda c: init_wave_request(c, params), targets_only)
+        if self.sign_again:
+            ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"), targets_only)
+        api = connection.resolve().client()
+        wave = get_wave(api, "wave-1")
+        if wave.get("status") != "active":
+            raise AirgapError(f"wave-1 is {wave.get('status')!r} after posting, not active")
+        options = {"group": "rehearsal", "dry-run": False, "return-uuids": False, "return-names": False}
+        self._step("station: waves rollout", lambda: rollout_wave(api, "wave-1", options))
+        self._step("station: waves complete (threshold 2)", lambda: complete_wave(api, "wave-1"))

@@ -15,11 +15,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.core.errors import AirgapError, VerificationError
 from appliance.core.metadata import Root
 
 from .api import FactoryClient
+
+if TYPE_CHECKING:
+    from appliance.core.operations import InitWaveRequest
 from .rehearsal import AppRunner, subprocess_appliance
 
 DAYS_LEFT = 10
@@ -51,6 +55,25 @@ class ExpiryRehearsal:
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     log: list[str] = field(default_factory=list)
 
+    def _ci_build(self, state_dir: Path, when: datetime) -> None:
+        from appliance.core.metadata import Envelope
+
+        from .sandbox.cibuild import with_ci_build
+        from .sandbox.state import SandboxState
+
+        state = SandboxState(state_dir)
+        current = Envelope.from_bytes(state.targets_bytes(self.factory))
+        built = with_ci_build(current, state.online_key(self.factory, "targets"), "2", when)
+        state.store_targets(self.factory, built.to_bytes())
+
+    def _wave_request(self, client: FactoryClient, created: datetime) -> InitWaveRequest:
+        from appliance.core.waves import WaveParameters, wave_expiry
+
+        from .wavestation import init_wave_request
+
+        expires = wave_expiry(created, days=365)  # fioctl's default, from the day the factory was made
+        return init_wave_request(client, WaveParameters("wave-1", "2", "production", expires))
+
     def run(self) -> tuple[Root, Root]:
         from appliance.common.home import Home
         from appliance.common.plaintext import plain_console
@@ -63,11 +86,11 @@ class ExpiryRehearsal:
 
         from .config import ConnectionOptions
         from .expirycheck import fetch_items
-        from .exporting import RequestBuilder, export_request, resign_targets_request, sign_targets_request
+        from .exporting import RequestBuilder, export_request, resign_targets_request
         from .importing import import_bundle
         from .sandbox.provision import provision_factory
         from .sandbox.server import SandboxServer
-        from .targets_api import complete_wave, create_wave
+        from .targets_api import complete_wave
 
         out = plain_console()
         work = self.workdir
@@ -101,9 +124,10 @@ class ExpiryRehearsal:
                 self.log.append(operation)
 
             api = connection.resolve().client()
-            # Back then: a wave made the production targets, expiring with the roots.
-            create_wave(api, "wave-1", 2, "production")
-            ceremony("sign-targets", lambda c: sign_targets_request(c, "wave-1"))
+            # Back then: CI built version 2 and a wave made it the production targets, signed
+            # offline and expiring with the roots.
+            self._ci_build(work / "sandbox-state", created)
+            ceremony("init-wave", lambda c: self._wave_request(c, created))
             complete_wave(api, "wave-1")
             clock[0] = self.now  # today: everything expires in DAYS_LEFT days
 

@@ -3,6 +3,10 @@
 Each scenario is a function (workdir, key type) -> (CI root, production root) that runs a
 complete rehearsal; add one by adding it to ``SCENARIOS``.
 
+``full``: rotate-root, rotate-targets, then a wave (CI build, waves init, appliance init-wave
+with a targets-only tarball, post, rollout, complete).  ``root-only``: rotate-root alone.
+``waves``: a factory that already has an offline targets key, and the wave alone.
+
 ``officers``: three officers, each with a station, an appliance and a tarball of their own, take
 the factory from one root key to 2-of-3 and then rotate one officer out, through root updates
 transactions (``online.rehearsal_officers``).
@@ -10,7 +14,8 @@ transactions (``online.rehearsal_officers``).
 ``token``: the offline root and targets keys live on two PKCS#11 tokens (SoftHSM2 here).
 Every key follows the paper-first backup story: made on the appliance, printed, read back
 from the sheet, then loaded into both tokens and removed from the tarball; every later
-signature by a root or offline targets key is made inside a token after a PIN.
+signature by a root or offline targets key is made inside a token after a PIN (the wave's
+too: init-wave, then sign-targets once more on the posted wave).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from .softhsm import SoftHsm, make_softhsm
 
 Scenario = Callable[[Path, str], tuple[Root, Root]]
 TOKENS = ("tuf-officer-a", "tuf-officer-b")
-PIN_FD_COMMANDS = frozenset({"rotate-root", "rotate-targets", "sign-targets", "resign-root", "resign-targets", "move"})
+PIN_FD_COMMANDS = frozenset(
+    {"rotate-root", "rotate-targets", "sign-targets", "init-wave", "resign-root", "resign-targets", "move"}
+)
 
 
 def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
@@ -39,6 +46,12 @@ def full(workdir: Path, key_type: str) -> tuple[Root, Root]:
 
 def root_only(workdir: Path, key_type: str) -> tuple[Root, Root]:
     return Rehearsal(workdir, key_type=key_type, with_targets=False).run()
+
+
+def waves(workdir: Path, key_type: str) -> tuple[Root, Root]:
+    """A factory that already has an offline targets key: CI build, waves init, appliance init-wave
+    (targets-only tarball), post, rollout, complete."""
+    return Rehearsal(workdir, key_type=key_type, rotations=False).run()
 
 
 def token_appliance(hsm: SoftHsm) -> Callable[[Sequence[str]], None]:
@@ -91,7 +104,7 @@ def token(workdir: Path, key_type: str, hsm: SoftHsm | None = None) -> tuple[Roo
     """``hsm``: SoftHSM2 already holding TOKENS (default: a new one in ``workdir``)."""
     hsm = hsm or make_softhsm(workdir / "softhsm", TOKENS)
     run = token_appliance(hsm)
-    rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run)
+    rehearsal = Rehearsal(workdir, key_type=key_type, appliance=run, sign_again=True)
 
     def current_root() -> Root:
         return Root.from_bytes(KeysArchive.from_bytes(rehearsal.keys.read_bytes()).files["tufrepo/roles/root.json"])
@@ -125,6 +138,7 @@ def officers(workdir: Path, key_type: str) -> tuple[Root, Root]:
 SCENARIOS: dict[str, Scenario] = {
     "full": full,
     "root-only": root_only,
+    "waves": waves,
     "token": token,
     "expiry": expiry,
     "officers": officers,

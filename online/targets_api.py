@@ -32,48 +32,90 @@ def get_production_targets(client: FactoryClient, *tags: str) -> dict[str, Any]:
     return loads_object(response.body, what="production targets")
 
 
-def get_wave(client: FactoryClient, wave: str) -> dict[str, Any]:
-    """``GET /ota/factories/<f>/waves/<w>/?show-targets=1``."""
+def get_ci_targets(client: FactoryClient, version: str) -> dict[str, Any]:
+    """``GET /ota/factories/<f>/targets/?version=<v>`` → {name: target} (fioctl ``TargetsList``)."""
     response = client.request(
         "GET",
-        _factory_path(client, f"waves/{quote(wave, safe='')}/"),
-        query={"show-targets": "1"},
+        _factory_path(client, "targets/"),
+        query={"version": version},
+        what=f"fetching the CI targets of version {version} of factory {client.factory}",
+    )
+    return loads_object(response.body, what=f"CI targets of version {version}")
+
+
+def get_wave(client: FactoryClient, wave: str, *, show_targets: bool = True) -> dict[str, Any]:
+    """``GET /ota/factories/<f>/waves/<w>/[?show-targets=1]`` (fioctl ``FactoryGetWave``)."""
+    response = client.request(
+        "GET",
+        _wave_path(client, wave, ""),
+        query={"show-targets": "1"} if show_targets else None,
         what=f"fetching wave {wave} of factory {client.factory}",
     )
     return loads_object(response.body, what=f"wave {wave}")
+
+
+def list_waves(client: FactoryClient, *, limit: int, page: int, status: str = "", tag: str = "") -> dict[str, Any]:
+    """``GET /ota/factories/<f>/waves/?limit=&page=[&status=][&tag=]`` (fioctl ``FactoryListWaves``)."""
+    query = {"limit": str(limit), "page": str(page)}
+    query |= {"status": status} if status else {}
+    query |= {"tag": tag} if tag else {}
+    response = client.request(
+        "GET", _factory_path(client, "waves/"), query=query, what=f"listing waves of factory {client.factory}"
+    )
+    return loads_object(response.body, what="wave list")
+
+
+def _wave_path(client: FactoryClient, wave: str, action: str) -> str:
+    return _factory_path(client, f"waves/{quote(wave, safe='')}/{action}")
+
+
+def create_wave(client: FactoryClient, wave: str, version: str, tag: str, targets: dict[str, Any]) -> None:
+    """``POST /ota/factories/<f>/waves/`` with ``{name, version, tag, targets: {signed, signatures}}``.
+
+    The body fioctl ``waves init`` posts (client.WaveCreate): production targets built
+    and signed offline; the version is the string the officer gave.
+    """
+    client.request(
+        "POST",
+        _factory_path(client, "waves/"),
+        body=dumps_compact({"name": wave, "version": version, "tag": tag, "targets": targets}),
+        what=f"creating wave {wave} of factory {client.factory}",
+        hints={409: "A wave of that name exists, or the tag's production targets moved on; check `waves list`."},
+    )
 
 
 def sign_wave(client: FactoryClient, wave: str, signatures: list[dict[str, Any]]) -> None:
     """``POST /ota/factories/<f>/waves/<w>/sign/`` with ``{"signatures": [...]}`` (fioctl ``waves sign``)."""
     client.request(
         "POST",
-        _factory_path(client, f"waves/{quote(wave, safe='')}/sign/"),
+        _wave_path(client, wave, "sign/"),
         body=dumps_compact({"signatures": signatures}),
         what=f"signing wave {wave} of factory {client.factory}",
     )
 
 
-def create_wave(client: FactoryClient, wave: str, version: int, tag: str) -> None:
-    """Sandbox form of ``POST /ota/factories/<f>/waves/``: the server builds and online-signs the targets.
-
-    (fioctl's ``waves init`` instead posts targets it signed offline; with the offline key
-    behind an air gap the server proposes and the appliance adds the offline signature.)
-    """
-    client.request(
+def rollout_wave(client: FactoryClient, wave: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``POST /ota/factories/<f>/waves/<w>/rollout/`` with fioctl's ``WaveRolloutOptions``."""
+    response = client.request(
         "POST",
-        _factory_path(client, "waves/"),
-        body=dumps_compact({"name": wave, "version": str(version), "tag": tag}),
-        what=f"creating wave {wave} of factory {client.factory}",
+        _wave_path(client, wave, "rollout/"),
+        body=dumps_compact(options),
+        what=f"rolling out wave {wave} of factory {client.factory}",
     )
+    return loads_object(response.body, what=f"rollout of wave {wave}")
 
 
 def complete_wave(client: FactoryClient, wave: str) -> None:
-    """``POST /ota/factories/<f>/waves/<w>/complete/``: publish the wave's targets to production."""
+    """``POST /ota/factories/<f>/waves/<w>/complete/``, no body, as fioctl sends it."""
     client.request(
-        "POST",
-        _factory_path(client, f"waves/{quote(wave, safe='')}/complete/"),
-        body=b"{}",
-        what=f"completing wave {wave} of factory {client.factory}",
+        "POST", _wave_path(client, wave, "complete/"), what=f"completing wave {wave} of factory {client.factory}"
+    )
+
+
+def cancel_wave(client: FactoryClient, wave: str) -> None:
+    """``POST /ota/factories/<f>/waves/<w>/cancel/``, no body, as fioctl sends it."""
+    client.request(
+        "POST", _wave_path(client, wave, "cancel/"), what=f"canceling wave {wave} of factory {client.factory}"
     )
 
 

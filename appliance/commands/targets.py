@@ -1,4 +1,4 @@
-"""``rotate-targets``, ``sign-targets`` and ``copy-targets``: the offline targets key workflows."""
+"""``rotate-targets`` and ``copy-targets``: the offline targets key workflows (waves: waves.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     app.command("rotate-targets")(rotate_targets)
-    app.command("sign-targets")(sign_targets)
     app.command("copy-targets")(copy_targets)
 
 
@@ -67,60 +66,6 @@ def rotate_targets(
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)
     ceremony.respond(root_result(plan.new, new_keys), archive_bytes=data, now=now)
-
-
-def sign_targets(
-    keys: Path = typer.Option(..., "--keys", help="Full or targets-only keys tarball (read only)."),
-    request: Path = typer.Option(..., "--request", help=REQUEST_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
-    yes: bool = typer.Option(False, "--yes", help=YES_HELP),
-    pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
-    module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
-) -> None:
-    """Add the offline targets signature to a wave's production targets.json."""
-    from datetime import UTC, datetime
-
-    from ..core.errors import VerificationError
-    from ..core.operations import SignTargetsRequest, WaveSignatures
-    from ..core.review import wave_table
-    from ..core.rotation import find_online_targets_key
-    from ..core.targets import (
-        add_signatures,
-        check_production_targets,
-        offline_targets_signers,
-        parse_targets,
-    )
-    from ..core.targets import sign_targets as sign
-    from ..core.verify import check_threshold
-    from ..shell.ceremony import Ceremony
-    from ..shell.pin import PinSource
-    from ..shell.tokensigning import unlock_tokens
-
-    ceremony = Ceremony.open(home, keys, request, out, kind=SignTargetsRequest)
-    wave = ceremony.body.wave
-    envelope = wave.targets
-    lines = parse_targets(envelope)
-    prod = ceremony.current.prod
-    online = ceremony.body.online_targets_key
-    online_id = find_online_targets_key(prod.meta, online)
-    online_role = prod.meta.roles["targets"].__class__((online_id,), 1)
-    if not check_threshold(envelope.signed_bytes(), envelope.signatures, prod.meta.keys, online_role, "targets").met:
-        raise VerificationError("the wave's targets are not signed by the factory's online targets key")
-    archive, on_tokens = unlock_tokens(ceremony.archive, prod.meta, ("targets",), PinSource(pin_fd), module=module)
-    signers = offline_targets_signers(prod, archive)
-    signatures = sign(envelope, signers)
-    result = check_production_targets(add_signatures(envelope, signatures), prod)
-
-    details = [
-        f"signing with offline targets key {keyid[:16]} ({base.rsplit('/', 1)[-1]})" for keyid, _, base in signers
-    ]
-    details += on_tokens
-    details.append(f"after signing: {result.describe()} of the production root v{prod.version}")
-    ceremony.review(None, title="sign-targets", details=details, wave=wave_table(wave.name, envelope, lines))
-    ceremony.confirm(yes)
-    now = datetime.now(UTC).replace(microsecond=0)
-    ceremony.respond(WaveSignatures(wave.name, envelope.version, tuple(signatures)), archive_bytes=None, now=now)
 
 
 def copy_targets(

@@ -26,7 +26,8 @@ from .plaintext import PlainTable
 
 if TYPE_CHECKING:  # the review's modules are loaded by the ceremony that builds one
     from ..core.metadata import Root
-    from ..core.review import ResignTable, Review, WaveTable
+    from ..core.review import ResignTable, Review
+    from ..core.waveplan import WaveReview
 
 
 class LiteralConsole(Console):
@@ -92,18 +93,25 @@ def root_table(root: Root, title: str) -> Table:
     return rich_table(plaintext.root_table(root, title))
 
 
-def wave_rich_table(wave: WaveTable) -> Table:
-    # Target names, versions, hardware ids, tags and the wave name all come from the request.
-    table = Table(title=shown(wave.title, MESSAGE_CAP), title_justify="left")
-    for column in ("target", "version", "hardware ids", "tags", "bytes"):
-        table.add_column(column)
-    for line in wave.lines:
+def wave_targets_table(review: WaveReview) -> Table:
+    table = Table(
+        # The wave name, tag, expiry, target names, versions and hardware ids come from the request.
+        title=shown(
+            f"wave {review.wave}: production targets v{review.version} for tag {review.tag}, expires {review.expires}",
+            MESSAGE_CAP,
+        ),
+        title_justify="left",
+    )
+    for column in ("target", "version", "hardware ids", "bytes"):
+        table.add_column(column, overflow="fold")
+    table.add_column("sha256", overflow="fold")  # compared whole: wrap, never truncate
+    for row in review.rows:
         table.add_row(
-            shown(line.name, MESSAGE_CAP),
-            shown(line.version),
-            shown(", ".join(line.hardware_ids), MESSAGE_CAP),
-            shown(", ".join(line.tags), MESSAGE_CAP),
-            str(line.length),
+            shown(row.name, MESSAGE_CAP),
+            shown(row.version),
+            shown(", ".join(row.hardware_ids), MESSAGE_CAP),
+            str(row.length),
+            shown(row.sha256),
         )
     return table
 
@@ -118,12 +126,38 @@ def resign_rich_table(resigned: ResignTable) -> Table:
     return table
 
 
+def render_wave(review: WaveReview, out: Console) -> None:
+    """Every target, the difference from the tag's production targets, expiry and signature count
+    (the production root that checks them is the review's root table)."""
+    out.print(wave_targets_table(review))
+    base = "none (first wave for this tag)" if review.base_version is None else f"v{review.base_version}"
+    out.print(f"difference from the current production targets of tag {shown(review.tag)} ({base}):")
+    diff = review.diff
+    for label, names in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)):
+        for name in names:
+            out.print(f"  {label}: {shown(name, MESSAGE_CAP)}")
+    if diff.empty:
+        out.print("  (no difference)")
+    out.print(f"expires: {shown(review.expires)}")
+    for keyid in review.signer_keyids:
+        out.print(f"signing with offline targets key {keyid}")
+    out.print(
+        f"signatures after this one (online key {review.online_keyid[:16]} included): "
+        f"{review.signatures_after} of {review.threshold} required by the production root "
+        f"v{review.prod_root.version}"
+    )
+    if not review.met:
+        out.print("more offline signatures are needed before rollout or completion (waves sign)")
+    if review.lacks_delta_stats:
+        out.print("note: some CI targets of this version have no static deltas (fioctl warns the same)")
+
+
 def render_review(review: Review, out: Console | None = None) -> None:
     out = out or console()
     out.rule(styled((review.title, "bold"), " for factory ", (shown(review.factory), "bold")))
     out.print(shown(review.request_line, MESSAGE_CAP))
     out.print(review.station_line)
-    out.print(root_table(review.current_ci, "current CI root"))
+    out.print(root_table(review.current_root, review.current_root_title))
     for label, lines in review.changes:
         out.print(styled((f"changes to the {label} root", "bold")))
         for line in lines:
@@ -138,6 +172,6 @@ def render_review(review: Review, out: Console | None = None) -> None:
     for blob in review.json_roots:
         out.print_json(blob.decode())
     if review.wave is not None:
-        out.print(wave_rich_table(review.wave))
+        render_wave(review.wave, out)
     if review.resigned is not None:
         out.print(resign_rich_table(review.resigned))

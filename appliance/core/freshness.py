@@ -7,8 +7,8 @@ Per pinned station the appliance records, in its state file:
 - ``latest``: per factory and per stream, the sequence and id of the newest request
   answered.  ``rotate-root``, ``rotate-targets`` and ``resign-root`` share the stream
   ``roots`` (each makes the next root version); the root updates operations
-  (``updates-*``) share ``root-updates``; ``sign-targets`` and ``resign-targets`` are
-  streams of their own.  Never trimmed.
+  (``updates-*``) share ``root-updates``; ``sign-targets``, ``init-wave`` and
+  ``resign-targets`` are streams of their own.  Never trimmed.
 - ``last_sequence``: the highest sequence answered (kept for older records).
 
 A request is refused when its id was handled (replay), or when a request of the same factory

@@ -31,12 +31,14 @@ from .strictjson import JsonObject
 if TYPE_CHECKING:  # loaded by the operations that use them (most ceremonies never do)
     from .resign import ResignParameters
     from .txbundle import StagedChange, StagedExtras
+from .waves import WaveParameters
 
 
 class Operation(StrEnum):
     ROTATE_ROOT = "rotate-root"
     ROTATE_TARGETS = "rotate-targets"
     SIGN_TARGETS = "sign-targets"
+    INIT_WAVE = "init-wave"
     RESIGN_ROOT = "resign-root"
     RESIGN_TARGETS = "resign-targets"
     # root updates transactions (bundle-spec.md §11.4): one per staged change
@@ -196,23 +198,74 @@ class Wave:
         return {"name": self.name, **self.extra, "targets": self.targets.to_dict()}
 
 
+def _tag_targets(payload: Mapping[str, Any]) -> Envelope | None:
+    """A wave request's ``production_targets``: the tag's current envelope, or null (first wave)."""
+    raw = payload.get("production_targets")
+    return None if raw is None else Envelope.from_dict(raw, what="production targets of the wave's tag", parsed=True)
+
+
+def _tag_targets_wire(envelope: Envelope | None) -> JsonObject | None:
+    return None if envelope is None else envelope.to_dict()
+
+
 @dataclass(frozen=True)
 class SignTargetsRequest:
+    """fioctl ``waves sign``: one more offline signature on a wave the server already holds."""
+
     OPERATION: ClassVar[Operation] = Operation.SIGN_TARGETS
 
     wave: Wave
     online_targets_key: PublicKey
+    production_targets: Envelope | None = None  # the wave tag's, for the review's difference
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> SignTargetsRequest:
         wave = Wave.from_wire(payload.get("wave"))
-        return cls(wave, PublicKey.from_dict(payload.get("online_targets_key")))
+        return cls(wave, PublicKey.from_dict(payload.get("online_targets_key")), _tag_targets(payload))
 
     def parameters(self) -> JsonObject:
         return {"wave": self.wave.name}
 
     def payload(self) -> JsonObject:
-        return {"online_targets_key": self.online_targets_key.to_dict(), "wave": self.wave.to_wire()}
+        return {
+            "online_targets_key": self.online_targets_key.to_dict(),
+            "wave": self.wave.to_wire(),
+            "production_targets": _tag_targets_wire(self.production_targets),
+        }
+
+
+@dataclass(frozen=True)
+class InitWaveRequest:
+    """fioctl ``waves init``: the wave the station built, unsigned, and everything it was built from."""
+
+    OPERATION: ClassVar[Operation] = Operation.INIT_WAVE
+
+    params: WaveParameters
+    online_targets_key: PublicKey
+    ci_targets: Mapping[str, Any]  # GET …/targets/?version=V: {name: target}
+    production_targets: Envelope | None  # the tag's current production targets (None: first wave)
+    wave: Wave  # the proposal: the appliance signs it only if its own build gives the same bytes
+
+    @classmethod
+    def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> InitWaveRequest:
+        return cls(
+            WaveParameters.from_dict(parameters),
+            PublicKey.from_dict(payload.get("online_targets_key")),
+            _object(payload, "ci_targets", "request payload"),
+            _tag_targets(payload),
+            Wave.from_wire(payload.get("wave")),
+        )
+
+    def parameters(self) -> JsonObject:
+        return self.params.to_dict()
+
+    def payload(self) -> JsonObject:
+        return {
+            "online_targets_key": self.online_targets_key.to_dict(),
+            "ci_targets": dict(self.ci_targets),
+            "production_targets": _tag_targets_wire(self.production_targets),
+            "wave": self.wave.to_wire(),
+        }
 
 
 def _production_targets(payload: Mapping[str, Any], what: str) -> dict[str, Envelope]:
@@ -374,12 +427,12 @@ def root_result(new: RootPair, new_keys: Sequence[tuple[str, PrivateKey]]) -> Ro
 
 @dataclass(frozen=True)
 class WaveSignatures:
-    """The offline targets signatures over a wave's production targets (sign-targets)."""
+    """The offline targets signatures over a wave's production targets (init-wave, sign-targets)."""
 
     wave: str
     targets_version: int
     signatures: tuple[SignatureEntry, ...]
-    tarball_sha256: None = None  # sign-targets leaves the tarball unchanged
+    tarball_sha256: None = None  # signing a wave leaves the tarball unchanged
     new_keys: tuple[NewKey, ...] = ()
 
     @classmethod
@@ -457,6 +510,7 @@ AnyRequest = (
     RotateRootRequest
     | RotateTargetsRequest
     | SignTargetsRequest
+    | InitWaveRequest
     | ResignRootRequest
     | ResignTargetsRequest
     | StagedChangeRequest
@@ -474,6 +528,7 @@ KINDS: Mapping[Operation, OperationKind] = {
     Operation.ROTATE_ROOT: OperationKind(RotateRootRequest, RootResult),
     Operation.ROTATE_TARGETS: OperationKind(RotateTargetsRequest, RootResult),
     Operation.SIGN_TARGETS: OperationKind(SignTargetsRequest, WaveSignatures),
+    Operation.INIT_WAVE: OperationKind(InitWaveRequest, WaveSignatures),
     Operation.RESIGN_ROOT: OperationKind(ResignRootRequest, RootResult),
     Operation.RESIGN_TARGETS: OperationKind(ResignTargetsRequest, ResignedTargets),
     Operation.UPDATES_ROTATE_KEY: OperationKind(UpdatesRotateKeyRequest, StagedResult),

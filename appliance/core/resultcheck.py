@@ -21,6 +21,7 @@ RESULT_FIELDS: Mapping[str, frozenset[str]] = {
     "rotate-root": _ROOTS,
     "rotate-targets": _ROOTS,
     "sign-targets": frozenset({"wave", "targets_version", "signatures"}),
+    "init-wave": frozenset({"wave", "targets_version", "signatures"}),
     "resign-root": _ROOTS,
     "resign-targets": frozenset({"production_targets"}),
 }

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
-from .metadata import Envelope, Root
+from .metadata import Root
 from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
-from .targets import TargetLine
+from .waveplan import WaveReview
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,6 @@ class NewKeyLine:
     role: str
     keyid: str
     words: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WaveTable:
-    title: str
-    lines: tuple[TargetLine, ...]
 
 
 @dataclass(frozen=True)
@@ -47,13 +41,14 @@ class Review:
     factory: str
     request_line: str
     station_line: str
-    current_ci: Root
+    current_root: Root  # the CI root; for a wave the production root, whose targets role checks it
+    current_root_title: str
     changes: tuple[tuple[str, tuple[str, ...]], ...]  # ("CI", diff lines), ("production", diff lines)
     new_signers: tuple[str, ...]
     details: tuple[str, ...]
     new_keys: tuple[NewKeyLine, ...]
     json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
-    wave: WaveTable | None = None
+    wave: WaveReview | None = None
     resigned: ResignTable | None = None
 
 
@@ -67,7 +62,7 @@ def build_review(
     details: Sequence[str] = (),
     show_json: bool = False,
     new_keys: Sequence[tuple[str, PrivateKey]] = (),
-    wave: WaveTable | None = None,
+    wave: WaveReview | None = None,
     resigned: ResignTable | None = None,
 ) -> Review:
     changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -83,7 +78,8 @@ def build_review(
         factory=request.factory,
         request_line=f"request {request.request_id}  created {request.created}  sequence {request.sequence}",
         station_line=(f"signed by station {station.fingerprint[:16]}… ({' '.join(fingerprint_words(station.public))})"),
-        current_ci=current.ci,
+        current_root=current.ci if wave is None else current.prod,
+        current_root_title="current CI root" if wave is None else "production root that will check these signatures",
         changes=changes,
         new_signers=signers,
         details=tuple(details),
@@ -91,12 +87,6 @@ def build_review(
         json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
         wave=wave,
         resigned=resigned,
-    )
-
-
-def wave_table(name: str, envelope: Envelope, lines: Sequence[TargetLine]) -> WaveTable:
-    return WaveTable(
-        f"wave {name}: production targets v{envelope.version}, expires {envelope.signed.get('expires')}", tuple(lines)
     )
 
 

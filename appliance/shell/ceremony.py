@@ -45,7 +45,8 @@ from ..core.timefmt import format_expires, parse_expires
 from . import transcriptlog
 
 if TYPE_CHECKING:
-    from ..core.review import ResignTable, WaveTable
+    from ..core.review import ResignTable
+    from ..core.waveplan import WaveReview
 
 ROOT_COPY = "tufrepo/roles/root.json"
 
@@ -121,7 +122,7 @@ class Ceremony(Generic[B]):
         details: Sequence[str] = (),
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
-        wave: WaveTable | None = None,
+        wave: WaveReview | None = None,
         resigned: ResignTable | None = None,
     ) -> None:
         from ..common.render import render_review  # rich: loaded only when a review is drawn
@@ -153,8 +154,10 @@ class Ceremony(Generic[B]):
         self.state = state
         self.home.save_state(state.to_wire())
 
-    def record_in_progress(self, new_key: PrivateKey, now: datetime) -> None:
-        self._save(self.state.begin(self.request.request_id, InProgress(new_key.keyid, format_expires(now))))
+    def record_in_progress(self, new_key: PrivateKey | None, now: datetime) -> None:
+        """``new_key`` None: an operation that makes no key (a wave) but must not answer twice."""
+        keyid = None if new_key is None else new_key.keyid
+        self._save(self.state.begin(self.request.request_id, InProgress(keyid, format_expires(now))))
         crashpoint("state:in-progress")
 
     def store_tarball(

@@ -9,7 +9,7 @@ import typer
 
 from appliance.common.cliframe import Registrar, registrar
 
-MODULES: tuple[str, ...] = ("identity", "exchange", "rehearse", "sandbox", "showroot", "expiry", "updates")
+MODULES: tuple[str, ...] = ("identity", "exchange", "rehearse", "sandbox", "showroot", "waves", "expiry", "updates")
 
 # Top-level command name -> the module that registers it (checked against MODULES by a test).
 COMMANDS = {
@@ -21,6 +21,7 @@ COMMANDS = {
     "rehearse": "rehearse",
     "sandbox": "sandbox",
     "show-root": "showroot",
+    "waves": "waves",
     "expiry": "expiry",
     "updates": "updates",
 }

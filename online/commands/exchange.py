@@ -78,7 +78,8 @@ def export_sign_targets(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Put a wave's production targets.json (signed online) into a sign-targets request."""
-    from ..exporting import export_request, sign_targets_request
+    from ..exporting import export_request
+    from ..wavestation import sign_targets_request
 
     export_request(lambda client: sign_targets_request(client, wave), out=out, connection=connection, home=home)
 

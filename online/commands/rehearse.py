@@ -18,10 +18,11 @@ def rehearse(
     scenario: str = typer.Option(
         "full",
         "--scenario",
-        help="full (rotate-root, rotate-targets, sign-targets), root-only, token (root and targets keys on "
-        "SoftHSM2 PKCS#11 tokens), expiry (roots and production targets expiring in "
-        "10 days: flagged, re-signed, chains checked from every earlier root), or officers (three root key "
-        "holders go to 2-of-3, then one is rotated out, through root updates transactions).",
+        help="full (rotate-root, rotate-targets, then a wave: init-wave, rollout, complete), root-only, waves "
+        "(the wave only), token (root and targets keys on SoftHSM2 PKCS#11 tokens), expiry (roots and "
+        "production targets expiring in 10 days: flagged, re-signed, chains checked from every earlier root), "
+        "or officers (three root key holders go to 2-of-3, then one is rotated out, through root updates "
+        "transactions).",
     ),
 ) -> None:
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         app,
         "sandbox",
         "Built-in sandbox factory server: rehearse the whole ceremony against 127.0.0.1.",
-        {"create-factory": create_factory, "serve": serve, "faults": faults},
+        {"create-factory": create_factory, "serve": serve, "faults": faults, "ci-build": ci_build},
     )
 
 
@@ -118,3 +118,29 @@ def faults(
         state.set_faults(fail_prod_uploads=fail_prod_uploads)
     pending = state.faults()
     typer.echo(f"fail_prod_uploads: {pending.get('fail_prod_uploads', 0)}")
+
+
+def ci_build(
+    state_dir: Path = typer.Option(..., "--state-dir", help=STATE_DIR_HELP),
+    factory: str = typer.Option(..., "--factory", help="Sandbox factory name."),
+    version: str = typer.Option(..., "--version", help="Target version CI builds."),
+    hardware_id: list[str] = typer.Option(["raspberrypi4-64"], "--hardware-id", help="Hardware id (repeatable)."),
+    tag: list[str] = typer.Option(["main"], "--tag", help="CI tag of the build (repeatable)."),
+) -> None:
+    """Stand in for a CI build: add targets of VERSION to the factory's CI targets.json (online-signed)."""
+    from datetime import UTC, datetime
+
+    from appliance.core.errors import UsageError
+    from appliance.core.metadata import Envelope
+
+    from ..sandbox.cibuild import with_ci_build
+    from ..sandbox.state import SandboxState
+
+    state = SandboxState(state_dir)
+    if not state.has_factory(factory):
+        raise UsageError(f"factory {factory!r} does not exist in {state_dir}")
+    current = Envelope.from_bytes(state.targets_bytes(factory), what="CI targets.json")
+    online = state.online_key(factory, "targets")
+    new = with_ci_build(current, online, version, datetime.now(UTC), hardware_ids=hardware_id, tags=tag)
+    state.store_targets(factory, new.to_bytes())
+    typer.echo(f"CI targets.json v{new.version}: added version {version} for {', '.join(hardware_id)}")

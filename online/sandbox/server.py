@@ -27,24 +27,17 @@ from urllib.parse import parse_qs, urlsplit
 from appliance.core.errors import AirgapError, InputFormatError, Refusal, UsageError
 from appliance.core.keys import SignatureEntry, public_key_file
 from appliance.core.metadata import Envelope, Root
-from appliance.core.strictjson import dumps_compact, loads_object
+from appliance.core.strictjson import dumps_compact
 from appliance.core.targets import add_signatures
+from appliance.core.timefmt import format_expires
 from appliance.core.verify import check_role
 
 from ..api import TOKEN_HEADER
 from .rules import MAX_UPLOAD_BYTES, check_ci_upload, check_prod_upload
 from .state import SandboxState, User
 from .transactions import Transactions
-from .waves import (
-    MAX_WAVE_BYTES,
-    TAG_NAME,
-    WAVE_NAME,
-    WaveStore,
-    build_wave_targets,
-    checked_signatures,
-    publishable,
-    resigned,
-)
+from .waves import accept_wave, checked_signatures, ci_targets_of_version, publishable, resigned, rollout_options
+from .wavestore import ACTIVE, CANCELED, COMPLETE, STATUSES, WaveStore
 
 DEFAULT_PORT = 8765
 REQUEST_TIMEOUT = 15.0
@@ -68,12 +61,17 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/users/self/\Z"), "GET", "user-self"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/ci-targets\.pub\Z"), "GET", "ci-key"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/\Z"), "GET", "prod-targets"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/targets/\Z"), "GET", "ci-targets"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/prod-targets/(?P<tag>[^/]+)/resign/\Z"), "POST", "targets-resign"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "POST", "wave-create"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/\Z"), "GET", "wave-list"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/\Z"), "GET", "wave"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/sign/\Z"), "POST", "wave-sign"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/rollout/\Z"), "POST", "wave-rollout"),
     (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/complete/\Z"), "POST", "wave-complete"),
+    (re.compile(r"^/ota/factories/(?P<factory>[^/]+)/waves/(?P<wave>[^/]+)/cancel/\Z"), "POST", "wave-cancel"),
 )
+SANDBOX_USER = "sandbox-owner"  # who the sandbox records in change-meta and rollout history
 _TRUE = frozenset({"1", "true", "yes"})
 
 
@@ -161,8 +159,13 @@ class SandboxApp:
             return Reply(200, public_key_file(key.public_key))
         if kind == "prod-targets":
             return self._production_targets(factory, query.get("tag", [""])[0])
+        if kind == "ci-targets":
+            return self._ci_targets(factory, query.get("version", [None])[0])
         if kind == "wave":
-            return self._get_wave(factory, match.group("wave"))
+            show = any(v.lower() in _TRUE for v in query.get("show-targets", []))
+            return self._get_wave(factory, match.group("wave"), show)
+        if kind == "wave-list":
+            return self._list_waves(factory, path, query)
         if kind == "user-self":
             return json_reply(200, {"polis-id": user.polis_id, "name": user.name, "role": "admin"})
         if kind == "tx-get":
@@ -178,8 +181,12 @@ class SandboxApp:
             return self._create_wave(factory, body)
         if kind == "wave-sign":
             return self._sign_wave(factory, match.group("wave"), body)
+        if kind == "wave-rollout":
+            return self._rollout_wave(factory, match.group("wave"), body)
         if kind == "wave-complete":
-            return self._complete_wave(factory, match.group("wave"))
+            return self._finish_wave(factory, match.group("wave"), COMPLETE)
+        if kind == "wave-cancel":
+            return self._finish_wave(factory, match.group("wave"), CANCELED)
         return self._upload(factory, production, body)
 
     def _transaction(self, kind: str, factory: str, user: User, body: bytes) -> Reply:
@@ -210,6 +217,11 @@ class SandboxApp:
             )
         return json_reply(200, found)
 
+    def _ci_targets(self, factory: str, version: str | None) -> Reply:
+        """fioctl ``TargetsList``: ``{name: target}`` of the CI targets.json, of one version if asked."""
+        ci = Envelope.from_bytes(self.state.targets_bytes(factory), what="stored CI targets.json")
+        return json_reply(200, ci_targets_of_version(ci, version))
+
     def _resign_targets(self, factory: str, tag: str, body: bytes) -> Reply:
         from .resign import accept_resigned_targets
 
@@ -230,45 +242,71 @@ class SandboxApp:
             200, {"message": f"production targets {tag} re-signed", "expires": envelope.signed["expires"]}
         )
 
-    def _get_wave(self, factory: str, name: str) -> Reply:
+    def _get_wave(self, factory: str, name: str, show_targets: bool) -> Reply:
         wave = self._waves(factory).wave(name)
         if wave is None:
             return error_reply(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
-        return json_reply(200, wave)
+        return json_reply(200, wave if show_targets else _without_targets(wave))
+
+    def _list_waves(self, factory: str, path: str, query: dict[str, list[str]]) -> Reply:
+        """``GET waves/?limit&page[&status][&tag]`` → ``{waves, total, next}``, newest first."""
+        try:
+            limit = int(query.get("limit", ["20"])[0])
+            page = int(query.get("page", ["1"])[0])
+        except ValueError:
+            return error_reply(400, "bad-request", "limit and page must be integers")
+        status, tag = query.get("status", [""])[0], query.get("tag", [""])[0]
+        if limit < 1 or page < 1 or (status and status not in STATUSES):
+            return error_reply(400, "bad-request", f"limit and page start at 1; status is one of {STATUSES}")
+        waves = [
+            w
+            for w in self._waves(factory).waves()
+            if (not status or w.get("status") == status) and (not tag or w.get("tag") == tag)
+        ]
+        waves.sort(key=lambda w: (w["change-meta"]["created-at"], w["name"]), reverse=True)
+        shown = waves[(page - 1) * limit : page * limit]
+        more = len(waves) > page * limit
+        next_page = f"{path}?limit={limit}&page={page + 1}" if more else None
+        listed = [_without_targets(w) for w in shown]
+        return json_reply(200, {"waves": listed, "total": len(waves), "next": next_page})
 
     def _create_wave(self, factory: str, body: bytes) -> Reply:
-        try:
-            obj = loads_object(body, max_bytes=MAX_WAVE_BYTES, what="wave")
-        except InputFormatError as exc:
-            return error_reply(400, "bad-request", exc.message)
-        name, version, tag = obj.get("name"), obj.get("version"), obj.get("tag")
-        if not (
-            isinstance(name, str)
-            and WAVE_NAME.match(name)
-            and isinstance(tag, str)
-            and TAG_NAME.match(tag)
-            and isinstance(version, str)
-            and version.isdigit()
-            and 0 < int(version) < 10**9
-        ):
-            return error_reply(400, "bad-request", "wave needs a name, a numeric version string and a tag")
         with self.lock:
             store = self._waves(factory)
+            prod = self.state.root(factory, True)
+            assert prod is not None
+            name, version_text, tag, targets = accept_wave(
+                body,
+                prod_root=prod,
+                production_targets=store.production_targets,
+                ci_targets=Envelope.from_bytes(self.state.targets_bytes(factory), what="stored CI targets.json"),
+                online=self.state.online_key(factory, "targets"),
+                now=self.clock(),
+            )
             if store.wave(name) is not None:
                 return error_reply(409, "wave-exists", f"wave {name} already exists")
-            online = self.state.online_key(factory, "targets")
-            targets = build_wave_targets(int(version), tag, store.production_targets(tag), online, self.clock())
-            wave = {"name": name, "version": version, "tag": tag, "status": "created", "targets": targets.to_dict()}
+            stamp = format_expires(self.clock())
+            wave = {
+                "name": name,
+                "version": version_text,
+                "tag": tag,
+                "status": ACTIVE,
+                "targets": targets.to_dict(),
+                "rollout-groups": {},
+                "rollout-history": [],
+                "change-meta": {"created-at": stamp, "created-by": SANDBOX_USER, "updated-at": "", "updated-by": ""},
+            }
             store.save_wave(wave, new=True)
-        return json_reply(201, {"message": f"wave {name} created", "name": name})
+            result = check_role(targets, prod, "targets")
+        return json_reply(201, {**_without_targets(wave), "threshold-met": result.met})
 
     def _open_wave(self, factory: str, name: str) -> tuple[WaveStore, dict[str, Any], Envelope, Root]:
-        """An open wave with its targets and the current production root (caller holds the lock)."""
+        """An active wave with its targets and the current production root (caller holds the lock)."""
         store = self._waves(factory)
         wave = store.wave(name)
         if wave is None:
             raise Refusal(404, "no-such-wave", f"factory {factory} has no wave {name!r}")
-        if wave.get("status") != "created":
+        if wave.get("status") != ACTIVE:
             raise Refusal(409, "wave-closed", f"wave {name} is {wave.get('status')}")
         prod = self.state.root(factory, True)
         assert prod is not None
@@ -282,13 +320,42 @@ class SandboxApp:
             result = check_role(merged, prod, "targets")
         return json_reply(200, {"message": f"wave {name} signed: {result.describe()}", "threshold-met": result.met})
 
-    def _complete_wave(self, factory: str, name: str) -> Reply:
+    def _rollout_wave(self, factory: str, name: str, body: bytes) -> Reply:
+        """fioctl ``WaveRolloutResult``; the sandbox has no devices, so every rollout reaches 0 of them."""
         with self.lock:
             store, wave, envelope, prod = self._open_wave(factory, name)
+            options = rollout_options(body)
             publishable(envelope, prod)
-            store.save_production_targets(wave["tag"], envelope)
-            store.save_wave({**wave, "status": "complete"}, new=False)
-        return json_reply(200, {"message": f"wave {name} complete: production targets for {wave['tag']} updated"})
+            group = options.get("group", "")
+            if not options.get("dry-run", False):
+                stamp = format_expires(self.clock())
+                entry = {
+                    "group-name": group,
+                    "rollout-by": SANDBOX_USER,
+                    "rollout-at": stamp,
+                    "is-full-group": bool(group) and not options.get("uuids") and not options.get("limit"),
+                    "is-factory-wide": not group,
+                    "num-devices": 0,
+                }
+                groups = dict(wave.get("rollout-groups", {}))
+                if group and group not in groups:
+                    ref = {"group-id": len(groups) + 1, "group-name": group, "created-at": stamp}
+                    groups[group] = ref | {"created-by": SANDBOX_USER}
+                history = [*wave.get("rollout-history", []), entry]
+                wave = {**wave, "rollout-groups": groups, "rollout-history": history}
+                store.save_wave(wave, new=False)
+        result = {**_without_targets(wave), "device-num": 0, "device-uuids": [], "device-names": []}
+        return json_reply(200, result)
+
+    def _finish_wave(self, factory: str, name: str, status: str) -> Reply:
+        with self.lock:
+            store, wave, envelope, prod = self._open_wave(factory, name)
+            if status == COMPLETE:
+                publishable(envelope, prod)
+                store.save_production_targets(wave["tag"], envelope)
+            meta = {**wave["change-meta"], "updated-at": format_expires(self.clock()), "updated-by": SANDBOX_USER}
+            store.save_wave({**wave, "status": status, "change-meta": meta}, new=False)
+        return json_reply(200, {"message": f"wave {name} is {status}"})
 
     def _get_root(self, factory: str, production: bool, version: int | None) -> Reply:
         data = self.state.root_bytes(factory, production, version)
@@ -350,6 +417,10 @@ class SandboxApp:
                 assert current is not None
                 publishable(current, new_prod)  # a new production root may not orphan published targets
         return out
+
+
+def _without_targets(wave: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in wave.items() if k != "targets"}
 
 
 class _Handler(BaseHTTPRequestHandler):

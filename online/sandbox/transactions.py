@@ -37,7 +37,8 @@ from appliance.core.verify import check_root_update
 from .factory import ONLINE_ROLES
 from .rules import MAX_UPLOAD_BYTES
 from .state import SandboxState, User
-from .waves import WaveStore, publishable, resigned
+from .waves import publishable, resigned
+from .wavestore import WaveStore
 
 TXID_BYTES = 16
 

@@ -38,7 +38,7 @@ def test_rehearsal_runs_every_workflow(tmp_path: Path) -> None:
     # The wave signed offline was published: production targets meet threshold 2 under the production root.
     from appliance.core.metadata import Envelope
     from appliance.core.targets import check_production_targets
-    from online.sandbox.waves import WaveStore
+    from online.sandbox.wavestore import WaveStore
 
     published = WaveStore(tmp_path / "sandbox-state" / "factories" / "acme-rehearsal").production_targets("production")
     assert published is not None
@@ -164,17 +164,16 @@ def test_server_moved_on_since_export_stops_import(world: World) -> None:
 
 def test_rotate_targets_resigns_published_production_targets(world_targets: World) -> None:
     from appliance.core.metadata import Envelope
-    from appliance.core.targets import check_production_targets, offline_targets_signers, sign_targets
+    from appliance.core.targets import check_production_targets
     from online.exporting import rotate_targets_request
-    from online.targets_api import complete_wave, create_wave, get_production_targets, get_wave, sign_wave
+    from online.targets_api import complete_wave, get_production_targets
+    from tests.helpers_waves import ci_build, post_offline_wave
 
     w = world_targets
     client = make_client(w.server.url, None, w.token_file, w.factory)
-    create_wave(client, "w1", 5, "production")
+    ci_build(w.server.state.directory, w.factory, "5")
     prod = Root.from_bytes(client.get_root(production=True))
-    envelope = Envelope.from_dict(get_wave(client, "w1")["targets"])
-    archive = KeysArchive.from_bytes(w.keys.read_bytes())
-    sign_wave(client, "w1", [s.to_dict() for s in sign_targets(envelope, offline_targets_signers(prod, archive))])
+    post_offline_wave(client, KeysArchive.from_bytes(w.keys.read_bytes()), "w1", 5)
     complete_wave(client, "w1")
     old_offline = prod.meta.roles["targets"].keyids[1]
 

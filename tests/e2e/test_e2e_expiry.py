@@ -134,7 +134,7 @@ def test_the_expiry_scenario_rehearses_warning_resign_and_chain_check(tmp_path: 
     run_ = ExpiryRehearsal(tmp_path)
     ci, prod = run_.run()
     assert run_.log == [
-        "sign-targets",
+        "init-wave",
         "expiry warning",
         "resign-root",
         "resign-targets",
@@ -147,7 +147,7 @@ def test_the_expiry_scenario_rehearses_warning_resign_and_chain_check(tmp_path: 
 
 
 def _sandbox_refuses_resigned_targets_that_change_more_than_the_expiry(tmp_path: Path) -> None:
-    from online.sandbox.waves import WaveStore
+    from online.sandbox.wavestore import WaveStore
 
     store = WaveStore(tmp_path / "sandbox-state" / "factories" / "acme-expiry")
     current = store.production_targets("production")

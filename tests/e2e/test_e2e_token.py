@@ -19,7 +19,7 @@ from appliance.core.specdialect import spec_root_bytes, to_spec_root
 from appliance.core.targets import check_production_targets
 from appliance.core.verify import verify_root_update, verify_self_signed
 from appliance.shell import token as tk
-from online.sandbox.waves import WaveStore
+from online.sandbox.wavestore import WaveStore
 from online.scenarios import SCENARIOS, token
 from online.softhsm import SoftHsm
 from tests.factories import goreader

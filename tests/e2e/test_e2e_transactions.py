@@ -242,7 +242,8 @@ def test_cancel_ends_the_transaction(world: World) -> None:
 
 def test_sign_prod_targets_signs_a_wave_with_the_staged_targets_key(world: World) -> None:
     from online.config import make_client
-    from online.targets_api import complete_wave, create_wave
+    from online.targets_api import complete_wave
+    from tests.helpers_waves import ci_build, post_offline_wave
 
     r, a = world.r, world.a
     r.start(a, "offline targets", [])
@@ -250,7 +251,8 @@ def test_sign_prod_targets_signs_a_wave_with_the_staged_targets_key(world: World
     r.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="targets", sign=True)
     r.apply(a)
     client = make_client(r.url, None, a.token_file, r.factory)
-    create_wave(client, "w1", 2, "production")
+    ci_build(r.state_dir, r.factory, "2")
+    post_offline_wave(client, KeysArchive.from_bytes(a.keys.read_bytes()), "w1", 2)  # signed by the key rotated out
     r.start(a, "rotate targets again", [])
     r.change(a, "rotate-key", cli.export_rotate_key, role="targets", key_type="ED25519", sign=True)
     r.change(a, "sign-prod-targets", cli.export_sign_prod_targets, tags="", waves="w1")
@@ -325,7 +327,8 @@ def test_rotate_online_key_stages_new_online_keys_then_sign_and_apply(world: Wor
 def test_sign_prod_targets_by_tag_signs_only_the_tags_named(world: World) -> None:
     from appliance.core.metadata import Envelope
     from online.config import make_client
-    from online.targets_api import complete_wave, create_wave, get_production_targets
+    from online.targets_api import complete_wave, get_production_targets
+    from tests.helpers_waves import ci_build, post_offline_wave
 
     r, a, b = world.r, world.a, world.b
     r.start(a, "offline targets", [])
@@ -333,8 +336,11 @@ def test_sign_prod_targets_by_tag_signs_only_the_tags_named(world: World) -> Non
     r.change(a, "set-threshold", cli.export_set_threshold, threshold=2, role="targets", sign=True)
     r.apply(a)
     client = make_client(r.url, None, a.token_file, r.factory)
-    create_wave(client, "w1", 2, "production")
-    create_wave(client, "w2", 3, "beta")
+    archive = KeysArchive.from_bytes(a.keys.read_bytes())
+    for version in ("2", "3"):
+        ci_build(r.state_dir, r.factory, version)
+    post_offline_wave(client, archive, "w1", 2)
+    post_offline_wave(client, archive, "w2", 3, tag="beta")
     r.start(a, "sign the waves", [])
     r.change(a, "sign-prod-targets", cli.export_sign_prod_targets, tags="", waves="w1,w2")
     r.change(a, "sign", cli.export_sign)

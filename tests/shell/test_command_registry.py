@@ -31,6 +31,7 @@ def test_every_command_maps_to_the_module_that_registers_it(package) -> None:
     [
         (["keys", "--keys", "x"], ["inspect"]),
         (["copy-targets"], ["targets"]),
+        (["sign-targets"], ["waves"]),
         (["--help"], None),
         (["nope"], None),
         ([], None),
