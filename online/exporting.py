@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.common.durable import write_durable
-from appliance.common.plaintext import plain_console, root_table
+from appliance.common.render import console, root_table
 from appliance.core.bundle import seal
 from appliance.core.context import make_operation_request
 from appliance.core.errors import RemoteError, UsageError
@@ -69,7 +69,7 @@ def export_request(build: RequestBuilder, *, out: Path, connection: ConnectionOp
     station.remember_request(request.request_id, data)
     path = out / f"request-{request.request_id}.json"
     write_durable(path, data, replace=False, mode=0o644, label="request")
-    shown = plain_console()
+    shown = console()
     shown.print(root_table(pair.ci, f"{conn.factory} CI root"))
     shown.print(f"{request.operation} request {request.request_id} (sequence {request.sequence}) written to {path}")
     return path

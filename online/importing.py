@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from appliance.common.durable import crashpoint, read_capped
-from appliance.common.plaintext import plain_console, root_table
-from appliance.core.bundle import MAX_BUNDLE_BYTES, check_binding, open_response
+from appliance.common.render import console, root_table
+from appliance.core.bundle import MAX_BUNDLE_BYTES, Response, check_binding, open_response
 from appliance.core.context import ResponseContext, bind_response
-from appliance.core.errors import RemoteError, VerificationError
+from appliance.core.errors import AirgapError, RemoteError, VerificationError
+from appliance.core.identity import PeerKey
 from appliance.core.metadata import Root
 from appliance.core.operations import (
     Operation,
@@ -92,7 +94,8 @@ def import_bundle(
     check_binding(response, request)
     check_result(response.operation, response.result)  # before any of it is parsed or used
     bound = bind_response(response, request)
-    out = plain_console()
+    out = console()
+    _cross_check(out, response, appliance)
     progress = station.progress(request.request_id)
     if progress.done:
         out.print(f"response {request.request_id} was already imported on {progress.updated}; nothing to do")
@@ -118,6 +121,24 @@ def import_bundle(
         _import_roots(station, bound, bound.result, client, progress, direct=direct)
 
 
+def _cross_check(out: Any, response: Response, appliance: PeerKey) -> None:
+    """What the officer compares with the appliance's last screen before anything is uploaded."""
+    from appliance.common.render import print_plain
+    from appliance.core.identity import fingerprint_words, hex_words
+
+    digest = response.digest()
+    out.print("compare with the appliance's screen:")
+    out.print("  response digest and its words (the appliance printed them last):")
+    print_plain(out, f"  {digest}")
+    out.print(f"  {' '.join(hex_words(digest))}")
+    out.print(f"  sealed by appliance {appliance.fingerprint[:16]}, words:")
+    out.print(f"  {' '.join(fingerprint_words(appliance.public))}")
+    for key in response.result.get("new_keys", []):
+        if isinstance(key, dict) and isinstance(key.get("keyid"), str):
+            out.print(f"  new {key.get('role')} key {key['keyid'][:16]}, read aloud:")
+            out.print(f"  {' '.join(hex_words(key['keyid']))}")
+
+
 def _import_roots(
     station: Station,
     bound: ResponseContext,
@@ -127,7 +148,7 @@ def _import_roots(
     *,
     direct: bool,
 ) -> None:
-    request, out = bound.request, plain_console()
+    request, out = bound.request, console()
     now = datetime.now(UTC)
     new, old = result.pair, bound.histories.latest
     verify_new_pair(old, new, now)
@@ -159,13 +180,21 @@ def _import_roots(
 def _upload_direct(
     station: Station, request_id: str, api: FactoryClient, old: RootPair, new: RootPair, progress: ImportProgress
 ) -> ImportProgress:
-    out = plain_console()
+    out = console()
     if _upload_step(api, old.ci, new.ci, production=False):
         out.print(f"uploaded CI root v{new.ci.version}")
     progress = progress.ci_done()
     station.save_progress(request_id, progress)
     crashpoint("import:ci-uploaded")
-    if _upload_step(api, old.prod, new.prod, production=True):
+    try:
+        uploaded = _upload_step(api, old.prod, new.prod, production=True)
+    except AirgapError as exc:
+        exc.hint = (
+            f"Re-run 'tuf-online import' with this response now: CI and production roots differ "
+            f"(CI is at v{new.ci.version}, production still at v{old.prod.version}) until it completes."
+        )
+        raise
+    if uploaded:
         out.print(f"uploaded production root v{new.prod.version}")
     progress = progress.prod_done()
     station.save_progress(request_id, progress)

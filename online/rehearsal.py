@@ -114,6 +114,9 @@ class Rehearsal:
             def identities() -> None:
                 Home(station_home, "station").create(Identity("station", "rehearsal-station", os.urandom(32)))
                 self.appliance(["init", "--home", str(appliance_home), "--name", "rehearsal-appliance"])
+                # No printer in a rehearsal: skipping the backup read-back is the officer's explicit
+                # choice, recorded in the transcript like on a real appliance.
+                self.appliance(["policy", "--home", str(appliance_home), "--no-require-backup-readback"])
                 self.appliance(
                     ["pair", "--home", str(appliance_home), "--peer", str(station_home / "identity.pub"), "--yes"]
                 )

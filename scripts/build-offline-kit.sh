@@ -79,7 +79,9 @@ unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_CONSTRAINT PIP_REQUIR
 "\$python" -m venv "\$venv"
 "\$venv/bin/python" -m pip --disable-pip-version-check --no-input install -q \\
   --no-index --find-links "\$kit" --require-hashes --only-binary=:all: -r "\$kit/requirements.txt"
-echo "installed: \$venv/bin/tuf-appliance"
+bin="\$(cd "\$venv/bin" && pwd)"
+echo "installed: \$bin/tuf-appliance and \$bin/tuf-online"
+echo "put them on PATH:  sudo ln -s \$bin/tuf-appliance \$bin/tuf-online /usr/local/bin/"
 EOF
 chmod +x "$kit/install.sh"
 

@@ -96,9 +96,13 @@ def run(tool: str, *args: str, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
-def init_home(tool: str, home: Path) -> None:
+def init_home(tool: str, home: Path, *, readback: bool = False) -> None:
+    """An initialised home; an appliance's backup read-back policy is off unless ``readback``
+    (tests that are not about backups answer at once; the policy tests turn it on)."""
     out = run(tool, "init", "--home", str(home))
     assert out.returncode == 0, out.stderr
+    if tool == "appliance" and not readback:
+        (home / "policy.json").write_text('{"require_backup_readback": false}')
 
 
 def pair(tool: str, home: Path, peer_pub: Path) -> None:

@@ -22,6 +22,7 @@ MODULES = (
     "token",
     "resign",
     "updates",
+    "script",
 )
 
 # Top-level command name -> the module that registers it (checked against MODULES by a test).

@@ -52,6 +52,22 @@ def _err(message: str) -> None:
     typer.secho(_screen(message.rstrip("\n"), sys.stderr), err=True, fg=typer.colors.RED, bold=True)
 
 
+def wait_after_warning() -> None:
+    """``--terminal``: the warning, then nothing secret until the operator presses Enter."""
+    from ..core.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "--terminal shows the private key only after its warning was read, and waits for Enter: "
+            "standard input is not a terminal",
+            hint="Run it at the appliance's console, or write the sheet to a file with --out.",
+        )
+    _err(TERMINAL_WARNING)
+    sys.stderr.write("Press Enter to show the key now, or Ctrl-C to stop: ")
+    sys.stderr.flush()
+    sys.stdin.readline()
+
+
 # --- print -----------------------------------------------------------------------------------
 
 
@@ -68,12 +84,17 @@ def print_backup(
     shares: int | None = typer.Option(None, "--shares", help="Split each key into this many SLIP-39 shares."),
     threshold: int | None = typer.Option(None, "--threshold", help="Shares needed to restore (with --shares)."),
     qr_part_bytes: int = typer.Option(600, "--qr-part-bytes", help="Secret bytes per QR code (smaller: more codes)."),
+    paper: str = typer.Option("a4", "--paper", help="Paper size of .pdf/.png/.svg sheets: a4 or letter."),
+    supersedes: str = typer.Option(
+        "", "--supersedes", help="Which earlier sheet this one replaces, e.g. 'root v3' (printed on the sheet)."
+    ),
 ) -> None:
     """Print backup sheets of the active root key(s): QR code(s), typed lines, restore steps."""
     import secrets
     from datetime import UTC, datetime
 
-    from ..core.backupplan import build_sheets, check_date, check_sheet_factory, select_keys
+    from ..common.terminal import terminal_size
+    from ..core.backupplan import build_sheets, check_date, check_sheet_factory, check_supersedes, select_keys
     from ..core.errors import UsageError
     from ..core.keyroles import roles_of
     from ..core.paper import MIN_PART_BYTES
@@ -89,7 +110,10 @@ def print_backup(
         check_split_parameters(shares, threshold)
     if not MIN_PART_BYTES <= qr_part_bytes <= 2000:
         raise UsageError(f"--qr-part-bytes must be between {MIN_PART_BYTES} and 2000")
+    if paper.lower() not in ("a4", "letter"):
+        raise UsageError(f"--paper {paper!r}: the sheet is laid out for a4 or letter paper", hint="")
     factory = check_sheet_factory(factory)
+    supersedes = check_supersedes(supersedes)
     day = check_date(date, datetime.now(UTC).date())
     archive = load_archive(keys)
     parsed_root = load_root(root, archive)
@@ -103,16 +127,19 @@ def print_backup(
         shares=shares,
         threshold=threshold,
         random_bytes=secrets.token_bytes,
+        supersedes=supersedes,
     )
+    if terminal:
+        wait_after_warning()
     if out is not None:
-        written = write_sheets(out, sheets)
+        written = write_sheets(out, sheets, paper=paper.lower())
         names = ", ".join(str(p) for p in written)
         _out(f"wrote {len(sheets)} sheet(s) to {names} (mode 0600, secret material)")
     if terminal:
-        _err(TERMINAL_WARNING)
+        columns = terminal_size()[0]
         plain = not (sys.stdout.encoding or "").lower().replace("-", "").startswith("utf")
         for sheet in sheets:
-            _out(terminal_sheet(sheet, ascii_only=plain))
+            _out(terminal_sheet(sheet, columns, ascii_only=plain))
         _err(TERMINAL_WARNING)
     for entry in entries:
         _out(f"key {entry.keyid} ({entry.public.kind}, {', '.join(roles_of(parsed_root, entry)) or 'no role'})")
@@ -213,6 +240,11 @@ def restore_backup(
     for keyid, base in plan.restored:
         _out(f"restored {role} key {keyid} as {base}.pub/.sec")
     _out(f"wrote {out} (mode 0600) with root.json v{parsed_root.version}{f' for factory {factory}' if factory else ''}")
+    if role != "targets":
+        _out(
+            "the offline targets key is NOT restored: this tarball holds only the keys read back above. "
+            "Restore the targets key from its own backup (--role targets) or its targets-only tarball."
+        )
     _err(f"{out} holds private key material: keep it on the air-gapped appliance or in the safe only.")
 
 

@@ -13,16 +13,30 @@ def register(app: typer.Typer) -> None:
 
 def list_keys(
     keys: Path = typer.Option(..., "--keys", help="Offline keys tarball (offline-creds.tgz)."),
-    root: Path | None = typer.Option(None, "--root", help="root.json to match keys against roles."),
+    root: Path | None = typer.Option(
+        None, "--root", help="root.json to match keys against roles (default: the tarball's tufrepo/roles/root.json)."
+    ),
+    full_ids: bool = typer.Option(False, "--full-ids", help="Also list every key id in full, one per line."),
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
     from ..common.durable import read_capped
-    from ..common.plaintext import key_table, plain_console
-    from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+    from ..common.plaintext import full_id_lines, key_table, plain_console
+    from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive, root_in_archive
     from ..core.metadata import MAX_METADATA_BYTES, Root
 
     archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
-    parsed = None
+    out = plain_console()
+    parsed: Root | None
     if root is not None:
         parsed = Root.from_bytes(read_capped(root, MAX_METADATA_BYTES, what="root.json"), what=str(root))
-    plain_console().print(key_table(archive.entries, parsed))
+        source = str(root)
+    else:
+        parsed = root_in_archive(archive)
+        source = "the tarball's tufrepo/roles/root.json"
+    out.print(key_table(archive.entries, parsed))
+    if parsed is None:
+        out.print("roles: unknown (the tarball has no tufrepo/roles/root.json; pass --root)")
+    else:
+        out.print(f"roles from {source}, v{parsed.version}")
+    if full_ids:
+        out.print("key ids in full:", *full_id_lines(e.keyid for e in archive.entries))

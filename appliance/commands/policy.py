@@ -17,22 +17,32 @@ def policy(
     require_backup_readback: bool | None = typer.Option(
         None,
         "--require-backup-readback/--no-require-backup-readback",
-        help="Root rotations withhold their response until the new key's paper backup is read back.",
+        help="Root rotations withhold their response until the new key's paper backup is read back "
+        "(on for a new appliance; turning it off is recorded in the transcript).",
     ),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
-    """Show the appliance's ceremony policy, or change it."""
+    """Show the appliance's ceremony policy, or change it (each change is recorded in the transcript)."""
+    from datetime import UTC, datetime
+
     from ..common.home import Home, default_home
-    from ..common.plaintext import plain_console
+    from ..common.render import console
+    from ..shell.transcriptlog import append_record
 
     place = Home(home or default_home("appliance"), "appliance")
-    place.identity()  # policy belongs to an initialised appliance
-    current = place.policy()
-    if require_backup_readback is not None:
+    identity = place.identity()  # policy belongs to an initialised appliance
+    out = console()
+    before = place.readback_required()
+    if require_backup_readback is not None and require_backup_readback != before:
         from ..common.lock import hold_home
 
         hold_home(place.path, "tuf-appliance policy")
         current = place.policy()
         current["require_backup_readback"] = require_backup_readback
         place.set_policy(current)
-    plain_console().print(f"require backup read-back: {'yes' if current.get('require_backup_readback') else 'no'}")
+        record = {"operation": "policy", "require_backup_readback": require_backup_readback}
+        seal = append_record(place, identity, record, datetime.now(UTC).replace(microsecond=0))
+        out.print(f"policy changed and recorded in the transcript; seal: {seal}")
+        if not require_backup_readback:
+            out.print("from now on a root rotation answers without reading the new key's paper backup back")
+    out.print(f"require backup read-back: {'yes' if place.readback_required() else 'no (turned off by the officer)'}")

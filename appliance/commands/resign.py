@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 EXPIRED_ROOT_NOTE = (
@@ -29,6 +30,8 @@ def resign_root(
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Re-sign the CI and production roots with a later expiry: version + 1, nothing else changes."""
     from datetime import UTC, datetime
@@ -40,7 +43,9 @@ def resign_root(
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, kind=ResignRootRequest)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=ResignRootRequest, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     ceremony.archive, on_tokens = unlock_tokens(
@@ -71,6 +76,8 @@ def resign_targets(
     yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Sign each tag's current production targets with a later expiry (the server adds its online signature)."""
     from datetime import UTC, datetime
@@ -82,7 +89,9 @@ def resign_targets(
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, kind=ResignTargetsRequest)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=ResignTargetsRequest, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     prod = ceremony.current.prod
@@ -96,7 +105,19 @@ def resign_targets(
     signers = sorted({s.keyid[:16] for plan in plans for s in plan.signatures})
     details = [f"signing with offline targets key(s): {', '.join(signers)}; nothing but the expiry changes"]
     details += on_tokens
-    ceremony.review(None, title="resign-targets", details=details, resigned=resign_table(plans))
+    table = resign_table(plans)
+    summary = [
+        f"targets {tag} v{version}: expires {after} (+{gained} days)"
+        for tag, version, _, _, after, gained in table.rows
+    ]
+    ceremony.review(
+        None,
+        title="resign-targets",
+        details=details,
+        resigned=table,
+        changes_summary=summary,
+        roots_shown=("production",),
+    )
     ceremony.confirm(yes)
     result = ResignedTargets({plan.tag: plan.new for plan in plans})
     ceremony.respond(result, archive_bytes=None, now=now)

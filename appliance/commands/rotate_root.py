@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 
@@ -24,13 +25,15 @@ def rotate_root(
     require_backup_readback: bool = typer.Option(
         False,
         "--require-backup-readback",
-        help="Withhold the response until the new key's paper backup is read back (also set by 'policy').",
+        help="Withhold the response until the new key's paper backup is read back (the default; see 'policy').",
     ),
     backup_scan: list[Path] = typer.Option([], "--backup-scan", help="Photo of the new key's backup QR code(s)."),
     backup_typed: list[Path] = typer.Option([], "--backup-typed", help="Typed lines of the new key's backup."),
     backup_shares: list[Path] = typer.Option([], "--backup-shares", help="Shamir share files of the new key."),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Verify a rotate-root request, review, make the new root key, update the tarball, write the response."""
     from ..core.operations import RotateRootRequest, root_result
@@ -39,7 +42,9 @@ def rotate_root(
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, kind=RotateRootRequest)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=RotateRootRequest, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     params = ceremony.body.params
@@ -55,7 +60,7 @@ def rotate_root(
     ceremony.confirm(yes)
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"root": new_key.keyid}, now=now)
-    required = require_backup_readback or bool(ceremony.home.policy().get("require_backup_readback"))
+    required = require_backup_readback or ceremony.home.readback_required()
     ceremony.require_backup(
         new_key.keyid, data, required=required, scans=backup_scan, typed=backup_typed, shares=backup_shares
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 if TYPE_CHECKING:
@@ -35,15 +36,20 @@ def rotate_targets(
     show_json: bool = typer.Option(False, "--show-json", help="Also print the new roots as JSON for review."),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Make a new offline targets key: CI root threshold 1, production threshold 2, both root-signed."""
     from ..core.operations import RotateTargetsRequest, root_result
+    from ..core.review import summarise_root_change, unused_key_reason
     from ..core.rotation import plan_targets_rotation
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony.open(home, keys, request, out, kind=RotateTargetsRequest)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=RotateTargetsRequest, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     ceremony.archive, on_tokens = unlock_tokens(
@@ -60,8 +66,19 @@ def rotate_targets(
     details = [*on_tokens, f"online CI targets key kept: {plan.online_keyid[:16]}"]
     details += [f"offline targets key retired: {k[:16]}" for k in plan.replaced]
     details += [f"production targets re-signed with the new key: tag {t}" for t in plan.resigned_tags]
+    dropped = sorted(set(ceremony.current.ci.meta.keys) - set(plan.new.ci.meta.keys) - set(plan.replaced))
+    why = [unused_key_reason(k, ceremony.current.ci) for k in dropped]
+    details += why
     new_keys = [("targets", new_key)]
-    ceremony.review(plan.new, title="rotate-targets", details=details, show_json=show_json, new_keys=new_keys)
+    summary = [*summarise_root_change(ceremony.current, plan.new), *(line.split(":")[0] for line in why)]
+    ceremony.review(
+        plan.new,
+        title="rotate-targets",
+        details=details,
+        show_json=show_json,
+        new_keys=new_keys,
+        changes_summary=summary,
+    )
     ceremony.confirm(yes)
     ceremony.record_in_progress(new_key, now)
     data = ceremony.store_tarball(stored, plan.new, must_sign={"targets": new_key.keyid}, now=now)

@@ -16,13 +16,13 @@ def register(app: typer.Typer) -> None:
 def transcript(home: Path | None = typer.Option(None, "--home", help=HOME_HELP)) -> None:
     """Verify every link and signature of the ceremony transcript, list the ceremonies, print the seal."""
     from ..common.home import Home, default_home
-    from ..common.plaintext import plain_console, transcript_table
+    from ..common.render import console, transcript_table
     from ..core.identity import hex_words
     from ..shell.transcriptlog import read_transcript
 
     place = Home(home or default_home("appliance"), "appliance")
     _, records, seal = read_transcript(place, place.identity().peer)
-    out = plain_console()
+    out = console()
     out.print(transcript_table(records))
     out.print(f"seal: {seal}")
     out.print(f"read aloud: {' '.join(hex_words(seal))}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 KEYS_HELP = "This officer's keys tarball (only their own keys); updated in place when a key is made."
@@ -55,6 +56,8 @@ def _command(operation: str) -> Callable[..., None]:
         show_json: bool = typer.Option(False, "--show-json", help="Also print the resulting staged roots as JSON."),
         pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
         module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+        review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+        full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
     ) -> None:
         run_update(
             operation,
@@ -66,6 +69,8 @@ def _command(operation: str) -> Callable[..., None]:
             show_json=show_json,
             pin_fd=pin_fd,
             module=module,
+            review_only=review_only,
+            full_ids=full_ids,
         )
 
     return command
@@ -82,10 +87,11 @@ def run_update(
     show_json: bool,
     pin_fd: int | None = None,
     module: str | None = None,
+    review_only: bool = False,
+    full_ids: bool = False,
 ) -> None:
     from datetime import UTC, datetime
 
-    from ..common.render import render_review
     from ..core.operations import KINDS, NewKey, Operation, RootResult, StagedChangeRequest, StagedResult
     from ..core.txbundle import StagedExtras
     from ..core.txplan import NEW_KEY_OPERATIONS, plan_update
@@ -97,7 +103,9 @@ def run_update(
     kind = KINDS[Operation(operation)].request
     assert issubclass(kind, StagedChangeRequest)
     new_holder = kind.OPERATION == Operation.UPDATES_ADD_KEY
-    ceremony = Ceremony.open(home, keys, request, out, kind=kind, new_tarball_ok=new_holder)
+    ceremony = Ceremony.open(
+        home, keys, request, out, kind=kind, new_tarball_ok=new_holder, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     change = ceremony.body.change
@@ -141,7 +149,7 @@ def run_update(
         show_json=show_json,
         new_keys=new_keys,
     )
-    render_review(review)
+    ceremony.show(review, new_keys)
     ceremony.confirm(yes)
     archive_bytes = None
     if new_key is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..common.identitycli import HOME_HELP
+from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
 if TYPE_CHECKING:
@@ -33,16 +34,22 @@ def _run(
     yes: bool,
     kind: type[InitWaveRequest] | type[SignTargetsRequest],
     pins: tuple[int | None, str | None],
+    review_only: bool = False,
+    full_ids: bool = False,
 ) -> None:
+    import hashlib
     from datetime import UTC, datetime
 
     from ..core.operations import InitWaveRequest, SignTargetsRequest
+    from ..core.review import summarise_wave
     from ..core.waveplan import check_init_wave, check_sign_wave, sign_wave
     from ..shell.ceremony import Ceremony
     from ..shell.pin import PinSource
     from ..shell.tokensigning import unlock_tokens
 
-    ceremony = Ceremony[InitWaveRequest | SignTargetsRequest].open(home, keys, request, out, kind=kind)
+    ceremony = Ceremony[InitWaveRequest | SignTargetsRequest].open(
+        home, keys, request, out, kind=kind, review_only=review_only, full_ids=full_ids
+    )
     if ceremony.finish_answered():
         return
     now = datetime.now(UTC).replace(microsecond=0)
@@ -56,7 +63,14 @@ def _run(
     pin_fd, module = pins
     archive, on_tokens = unlock_tokens(ceremony.archive, prod.meta, ("targets",), PinSource(pin_fd), module=module)
     plan = sign_wave(checked, prod, archive)
-    ceremony.review(None, title=kind.OPERATION.value, details=on_tokens, wave=plan.review)
+    digest = hashlib.sha256(plan.envelope.signed_bytes()).hexdigest()
+    ceremony.review(
+        None,
+        title=kind.OPERATION.value,
+        details=on_tokens,
+        wave=plan.review,
+        changes_summary=summarise_wave(plan.review, digest),
+    )
     ceremony.confirm(yes)
     ceremony.record_in_progress(None, now)
     ceremony.respond(plan.result(), archive_bytes=None, now=now)
@@ -70,11 +84,13 @@ def init_wave(
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Sign a new wave's production targets (fioctl waves init) after checking how they were built."""
     from ..core.operations import InitWaveRequest
 
-    _run(home, keys, request, out, yes, InitWaveRequest, (pin_fd, module))
+    _run(home, keys, request, out, yes, InitWaveRequest, (pin_fd, module), review_only, full_ids)
 
 
 def sign_targets(
@@ -85,8 +101,10 @@ def sign_targets(
     yes: bool = typer.Option(False, "--yes", help=YES_HELP),
     pin_fd: int | None = typer.Option(None, "--pin-fd", help=PIN_FD_HELP),
     module: str | None = typer.Option(None, "--module", help=MODULE_HELP),
+    review_only: bool = typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP),
+    full_ids: bool = typer.Option(False, "--full-ids", help=FULL_IDS_HELP),
 ) -> None:
     """Add another offline targets signature to an existing wave (fioctl waves sign)."""
     from ..core.operations import SignTargetsRequest
 
-    _run(home, keys, request, out, yes, SignTargetsRequest, (pin_fd, module))
+    _run(home, keys, request, out, yes, SignTargetsRequest, (pin_fd, module), review_only, full_ids)

@@ -96,6 +96,11 @@ class Home:
             return {}
         return loads_object(read_capped(self.policy_file, 64 * 1024, what="policy"), what="policy")
 
+    def readback_required(self) -> bool:
+        """Root rotations withhold their response until the new key's backup is read back:
+        on unless the officer turned it off (``policy --no-require-backup-readback``, recorded)."""
+        return self.policy().get("require_backup_readback", True) is not False
+
     def set_policy(self, policy: dict[str, Any]) -> None:
         write_durable(self.policy_file, dumps_pretty(policy), replace=True, label="policy")
 

@@ -27,12 +27,12 @@ def register_for(app: typer.Typer, side: Side) -> None:
 
         from ..core.identity import Identity, fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .plaintext import plain_console
+        from .render import console
 
         place = Home(home or default_home(side), side)
         identity = Identity(side, name or side, os.urandom(32))
         place.create(identity)
-        out = plain_console()
+        out = console()
         out.print(f"{side} identity created in {place.path}")
         out.print(f"public key file: {place.identity_pub}  (carry it to the {_other(side)} and run 'pair')")
         out.print(f"fingerprint: {fingerprint_groups(identity.peer.public)}")
@@ -43,48 +43,57 @@ def register_for(app: typer.Typer, side: Side) -> None:
         home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
         yes: bool = typer.Option(False, "--yes", help="Skip the typed confirmation (scripted runs)."),
     ) -> None:
-        """Pin the other side's public key after comparing its fingerprint out loud."""
-        from ..core.errors import BundleError
-        from ..core.identity import PeerKey, fingerprint_groups, fingerprint_words
+        """Pin the other side's public key after its words, read aloud from its screen, match."""
+        from ..core.errors import UsageError
+        from ..core.identity import PeerKey, fingerprint_words
         from ..core.safetext import quoted
         from .durable import read_capped
         from .home import Home, default_home
         from .lock import hold_home
-        from .plaintext import plain_console
-        from .terminal import confirm_typed
+        from .render import console, styled
+        from .terminal import confirm_typed, same_words
 
         place = Home(home or default_home(side), side)
-        place.identity()  # must exist first
+        me = place.identity()  # must exist first
         hold_home(place.path, f"{side} pair")
         key = PeerKey.from_bytes(read_capped(peer, 4096, what="peer identity"), what=str(peer))
-        if key.side != _other(side):
-            raise BundleError(f"{peer} is a {key.side} identity; a {side} pairs with a {_other(side)}")
-        words = fingerprint_words(key.public)
-        out = plain_console()
-        out.print(f"{key.side} {quoted(key.name)}")
-        out.print(f"fingerprint: {fingerprint_groups(key.public)}")
-        out.print(f"read aloud:  {' '.join(words)}")
+        other = _other(side)
+        if key.side != other:
+            raise UsageError(
+                f"--peer {peer} is the {key.side}'s own identity file; this {side} pairs with the {other}'s",
+                hint=f"Copy identity.pub from the {other}'s home (its 'whoami' shows it).",
+            )
+        out = console()
+        out.print(f"pairing this {side} with the {other} {quoted(key.name)}")
+        out.print(f"this {side}'s words, for the {other}'s operator to type:")
+        out.print(f"  {' '.join(fingerprint_words(me.peer.public))}")
         current = place.pinned()
         if current is not None and current.public != key.public:
-            from .render import console, styled  # the one emphasised line: rich only when it is shown
-
-            console().print(
-                styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}…", "bold red"))
-            )
-        confirm_typed(words[-1], question="Compare the words with the other side's screen.", assume_yes=yes)
+            out.print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}", "bold red")))
+        # The peer's words are never printed here: typing them as read aloud from the other
+        # screen is the proof that the file on this side is the key on that side.
+        confirm_typed(
+            "",
+            question=f"Ask the {other}'s operator to read aloud the words its 'whoami' shows.",
+            shown=f"the {other}'s 8 words as read aloud",
+            matches=same_words(fingerprint_words(key.public)),
+            assume_yes=yes,
+            abort_hint=f"Nothing was pinned. Check that {peer} was copied from this {other}, then pair again.",
+        )
         place.pin(key)
-        out.print(f"pinned {key.side} {key.fingerprint[:16]}…")
+        out.print(f"pinned {key.side} {key.fingerprint[:16]}: its words match")
 
     def whoami(home: Path | None = typer.Option(None, "--home", help=HOME_HELP)) -> None:
         """Show this side's fingerprint and the pinned peer."""
         from ..core.identity import fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .plaintext import plain_console
+        from .render import console
 
         place = Home(home or default_home(side), side)
         me = place.identity().peer
-        out = plain_console()
-        out.print(f"this {side}: {fingerprint_groups(me.public)}  ({' '.join(fingerprint_words(me.public))})")
+        out = console()
+        out.print(f"this {side}: {fingerprint_groups(me.public)}")
+        out.print(f"  read aloud: {' '.join(fingerprint_words(me.public))}")
         peer_key = place.pinned()
         if peer_key is None:
             out.print("no peer pinned")

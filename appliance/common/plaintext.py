@@ -1,7 +1,7 @@
 """Plain-text screens: lines and fixed-width tables, without rich.
 
-Commands that only list things or report what they did (``keys``, ``copy-targets``,
-``transcript``, ``init``/``pair``, the station's ``show-root``, export and import) print
+Commands that only list things or report what they did (``keys``, ``copy-targets``, the
+station's ``show-root``, ``expiry``, ``waves list`` and progress lines) print
 through ``plain_console()``: importing rich costs more than the whole work of these
 commands.  The ceremony review, which needs rich's layout, keeps ``render.console()``.
 
@@ -18,9 +18,9 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..core.safetext import MESSAGE_CAP, capped_middle, for_terminal, shown
+from ..core.safetext import MESSAGE_CAP, SHORT_ID, capped_middle, for_terminal, shown
 
 if TYPE_CHECKING:
     from ..core.keysarchive import KeyEntry
@@ -33,12 +33,11 @@ GAP = "  "  # between columns
 class Column:
     name: str
     right: bool = False  # numbers are right-aligned
-    fold: bool = False  # the rich review wraps these cells instead of cutting them (key ids, dates)
 
 
 @dataclass
 class PlainTable:
-    """A table as values: title, columns, rows of cells, a caption.  Drawn by either renderer."""
+    """A table as values: title, columns, rows of cells, a caption."""
 
     title: str
     columns: tuple[Column, ...]
@@ -127,16 +126,21 @@ def plain_console(stderr: bool = False) -> PlainConsole:
 
 
 def short(keyid: str) -> str:
-    return keyid[:16]
+    return keyid[:SHORT_ID]
+
+
+def full_id_lines(keyids: Iterable[str]) -> list[str]:
+    """Whole key ids, one per line: each starts with the short id shown in the table."""
+    return [f"  {keyid}" for keyid in dict.fromkeys(keyids)]
 
 
 def root_table(root: Root, title: str) -> PlainTable:
+    """The layout of ``render.root_table`` (the review's), as plain text."""
     meta = root.meta
     table = PlainTable(
-        f"{title}: version {meta.version}, expires {meta.expires}",
-        (Column("role"), Column("threshold", right=True), Column("key id", fold=True), Column("type"),
-         Column("bits", right=True)),
-    )  # fmt: skip
+        f"{title}: v{meta.version}, expires {meta.expires}",
+        (Column("role"), Column("threshold", right=True), Column("key id"), Column("type"), Column("bits", right=True)),
+    )
     for name in sorted(meta.roles):
         role = meta.roles[name]
         for index, keyid in enumerate(role.keyids):
@@ -144,7 +148,7 @@ def root_table(root: Root, title: str) -> PlainTable:
             table.add_row(
                 shown(name) if index == 0 else "",
                 str(role.threshold) if index == 0 else "",
-                shown(keyid),  # officers compare whole ids: never cut
+                short(keyid),
                 key.kind,
                 str(key.bits),
             )
@@ -153,7 +157,16 @@ def root_table(root: Root, title: str) -> PlainTable:
     return table
 
 
+def print_root(out: PlainConsole, root: Root, title: str, *, full_ids: bool = False) -> None:
+    """A root as a table of short ids; ``full_ids`` adds each whole id on a line of its own."""
+    out.print(root_table(root, title))
+    if full_ids:
+        keyids = [keyid for name in sorted(root.meta.roles) for keyid in root.meta.roles[name].keyids]
+        out.print("key ids in full:", *full_id_lines(keyids))
+
+
 def key_table(entries: Iterable[KeyEntry], root: Root | None) -> PlainTable:
+    """File names whole (the officer compares them), key ids as short prefixes."""
     from ..core.keyroles import roles_of
 
     table = PlainTable(
@@ -163,28 +176,10 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None) -> PlainTable:
     for entry in entries:
         roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
         table.add_row(
-            shown(entry.base.rsplit("/", 1)[-1]),
+            shown(entry.base.rsplit("/", 1)[-1], MESSAGE_CAP),
             short(entry.keyid),
             entry.public.kind,
             "yes" if entry.private else ("token" if entry.token else "no"),
             roles,
-        )
-    return table
-
-
-def transcript_table(records: Sequence[dict[str, Any]]) -> PlainTable:
-    table = PlainTable(
-        f"ceremony transcript ({len(records)} entries, all links and signatures verified)",
-        tuple(Column(name) for name in ("time", "operation", "factory", "from v", "new keys", "request")),
-    )
-    for record in records:
-        keys = ", ".join(f"{k.get('role')} {str(k.get('keyid'))[:16]}" for k in record.get("new_keys", []))
-        table.add_row(
-            shown(str(record.get("time"))),
-            shown(str(record.get("operation"))),
-            shown(str(record.get("factory"))),
-            shown(str(record.get("from_version"))),
-            shown(keys, MESSAGE_CAP),
-            shown(str(record.get("request_id"))[:16]),
         )
     return table

@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date as Date
 
 from .errors import BackupMismatchError, KeyMissingError, UsageError, VerificationError
 from .factoryname import check_factory_name
 from .keyroles import roles_of
 from .keys import RandomBytes, public_key_file, secret_key_file
-from .keysarchive import KEYS_DIR, KeyEntry, KeysArchive
+from .keysarchive import KEYS_DIR, ROOT_COPY, KeyEntry, KeysArchive
 from .metadata import Root
 from .paper import DecodedBackup, Sheet, key_sheet
 from .shares import share_sheet, split_secret
 
-ROOT_COPY = "tufrepo/roles/root.json"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KEY_PREFIX = re.compile(r"[0-9a-f]{4,64}")
-
-
-def root_in_archive(archive: KeysArchive) -> Root | None:
-    """The tarball's own copy of root.json, when it has one."""
-    if ROOT_COPY not in archive.files:
-        return None
-    return Root.from_bytes(archive.files[ROOT_COPY], what=f"{ROOT_COPY} in the tarball")
 
 
 def select_keys(archive: KeysArchive, root: Root | None, key_id: str | None) -> list[KeyEntry]:
@@ -64,6 +56,15 @@ def check_sheet_factory(factory: str) -> str:
     return factory
 
 
+def check_supersedes(text: str) -> str:
+    """What an earlier sheet was, as printed on the new one: short plain text."""
+    if len(text) > 60 or any(not (" " <= ch <= "~") for ch in text):
+        raise UsageError(
+            "--supersedes: at most 60 printable ASCII characters, e.g. 'root v3, printed 2026-01-15'", hint=""
+        )
+    return text
+
+
 def check_date(text: str | None, today: Date) -> str:
     if text is None:
         return today.isoformat()
@@ -77,6 +78,55 @@ def check_date(text: str | None, today: Date) -> str:
 
 
 def build_sheets(
+    root: Root | None,
+    entries: Sequence[KeyEntry],
+    *,
+    factory: str,
+    date: str,
+    part_bytes: int,
+    shares: int | None,
+    threshold: int | None,
+    random_bytes: RandomBytes,
+    supersedes: str = "",
+) -> list[Sheet]:
+    sheets = [
+        with_custody(sheet, root, supersedes)
+        for sheet in _key_sheets(
+            root,
+            entries,
+            factory=factory,
+            date=date,
+            part_bytes=part_bytes,
+            shares=shares,
+            threshold=threshold,
+            random_bytes=random_bytes,
+        )
+    ]
+    return sheets
+
+
+TARGETS_NOTE = (
+    "NOTE: the offline TARGETS key is not on this sheet and is not restored from it: give it its own sheet "
+    "(backup print --key-id ID) or keep its copy-targets tarball in the safe."
+)
+BLANK = "______________________________"
+
+
+def with_custody(sheet: Sheet, root: Root | None, supersedes: str) -> Sheet:
+    """A sheet's record of custody: which root it is for, what it replaces, who witnessed it,
+    where it is kept and when it was read back; and the note that the targets key is not on it."""
+    fields = (
+        *sheet.fields,
+        ("root version", f"v{root.version}" if root is not None else BLANK),
+        ("supersedes", supersedes or f"{BLANK} (earlier sheet, destroyed)"),
+        ("witness", f"{BLANK} signature {BLANK[:16]}"),
+        ("stored in", BLANK),
+        ("read back on", f"{BLANK[:14]} by {BLANK[:16]} (tuf-appliance backup verify)"),
+    )
+    return replace(sheet, fields=fields, instructions=(TARGETS_NOTE, *sheet.instructions))
+
+
+def _key_sheets(
     root: Root | None,
     entries: Sequence[KeyEntry],
     *,
@@ -157,3 +207,25 @@ def plan_restore(
         restored.append((keyid, base))
     files[ROOT_COPY] = root_bytes
     return RestorePlan(KeysArchive.from_files(files), tuple(restored))
+
+
+def stale_sheets(old: Root, new: Root, keys_path: str) -> list[str]:
+    """What the officer must hear after a ceremony that added or removed a root key: which
+    paper backups are now stale and the command that makes new ones (empty when no root key changed)."""
+    before, after = set(old.meta.role_keys("root")), set(new.meta.role_keys("root"))
+    if before == after:
+        return []
+    lines = [f"paper backups: the root keys changed (root v{old.version} -> v{new.version})"]
+    lines += [
+        f"  stale: the sheet of root key {k[:16]}: it no longer signs root v{new.version}"
+        for k in sorted(before - after)
+    ]
+    kept = sorted(before & after)
+    if kept:
+        ids = ", ".join(k[:16] for k in kept)
+        lines.append(f"  stale: every sheet that says 'root v{old.version}' (keys kept: {ids})")
+    lines += [f"  missing: no sheet yet of the new root key {k[:16]}" for k in sorted(after - before)]
+    lines.append(f"  make new sheets now (they supersede those of root v{old.version}):")
+    supersedes = f"--supersedes 'root v{old.version}'"
+    lines.append(f"  tuf-appliance backup print --keys {keys_path} {supersedes} --out root-v{new.version}.pdf")
+    return lines

@@ -2,6 +2,17 @@
 
 ``common/render.py`` draws it; nothing here prints.  Outside text in it (factory
 names, changelogs, target names) is data, never markup: the renderer shows it literally.
+
+A review has two parts, laid out for an 80x24 console:
+
+- ``details``: everything (current roots, the full diff, per-target rows, JSON), drawn
+  first and paged, or printed alone with ``--review-only``;
+- ``summary``: the decisive facts (operation, factory, request id and sequence, station
+  words, new key words, what changes), at most ``SUMMARY_MAX_LINES`` lines, drawn last so
+  they stay directly above the confirmation prompt.
+
+Every operation's review goes through ``build_review``; an operation adds its own facts
+with ``changes_summary`` (short lines) and ``details`` (any length).
 """
 
 from __future__ import annotations
@@ -12,11 +23,15 @@ from dataclasses import dataclass
 from .bundle import Request
 from .identity import PeerKey, fingerprint_words, hex_words
 from .keys import PrivateKey
-from .metadata import Root
+from .metadata import Root, RootMeta
 from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
+from .safetext import SHORT_ID
 from .waveplan import WaveReview
+
+SUMMARY_MAX_LINES = 14  # with the 2 prompt lines and the pager line this leaves room on 24 rows
+CHANGE_LINES = 5  # "what changes" lines in the summary; the rest are in the details
 
 
 @dataclass(frozen=True)
@@ -37,7 +52,7 @@ class ResignTable:
 
 @dataclass(frozen=True)
 class Review:
-    title: str
+    title: str  # the operation, as typed on the command line
     factory: str
     request_line: str
     station_line: str
@@ -49,7 +64,21 @@ class Review:
     new_keys: tuple[NewKeyLine, ...]
     json_roots: tuple[bytes, ...]  # with --show-json: the new CI and production roots
     wave: WaveReview | None = None
+    request_id: str = ""
+    sequence: int = 0
+    station_fingerprint: str = ""
+    station_words: tuple[str, ...] = ()
+    what_changes: tuple[str, ...] = ()
+    current_roots: tuple[tuple[str, Root], ...] = ()
     resigned: ResignTable | None = None
+
+    @property
+    def operation(self) -> str:
+        return self.title
+
+    @property
+    def confirm_phrase(self) -> str:
+        return f"{self.title} {self.factory}"
 
 
 def build_review(
@@ -63,8 +92,12 @@ def build_review(
     show_json: bool = False,
     new_keys: Sequence[tuple[str, PrivateKey]] = (),
     wave: WaveReview | None = None,
+    changes_summary: Sequence[str] = (),
+    roots_shown: Sequence[str] = ("CI", "production"),
     resigned: ResignTable | None = None,
 ) -> Review:
+    """The review of one ceremony.  ``changes_summary`` overrides the summary's "what changes"
+    lines (default: derived from the root diff); ``roots_shown`` picks the current roots in the details."""
     changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     signers: tuple[str, ...] = ()
     if new is not None:
@@ -72,14 +105,24 @@ def build_review(
             ("CI", tuple(diff_roots(current.ci.meta, new.ci.meta))),
             ("production", tuple(diff_roots(current.prod.meta, new.prod.meta))),
         )
-        signers = tuple(s.keyid[:16] for s in new.ci.signatures)
+        signers = tuple(s.keyid[:SHORT_ID] for s in new.ci.signatures)
+    summary = tuple(changes_summary)
+    if not summary and new is not None:
+        summary = tuple(summarise_root_change(current, new))
+    by_label = {"CI": current.ci, "production": current.prod}
+    # A wave is checked by the production root's targets role: that root is the one to see.
+    current_root = current.ci if wave is None else current.prod
+    root_title = "current CI root" if wave is None else "production root that will check these signatures"
+    shown_roots = tuple((f"current {label} root", by_label[label]) for label in roots_shown)
+    if wave is not None:
+        shown_roots = ((root_title, current.prod),)
     return Review(
         title=title,
         factory=request.factory,
         request_line=f"request {request.request_id}  created {request.created}  sequence {request.sequence}",
-        station_line=(f"signed by station {station.fingerprint[:16]}… ({' '.join(fingerprint_words(station.public))})"),
-        current_root=current.ci if wave is None else current.prod,
-        current_root_title="current CI root" if wave is None else "production root that will check these signatures",
+        station_line=f"signed by station {station.fingerprint[:SHORT_ID]}",
+        current_root=current_root,
+        current_root_title=root_title,
         changes=changes,
         new_signers=signers,
         details=tuple(details),
@@ -87,7 +130,63 @@ def build_review(
         json_roots=(new.ci.to_bytes(), new.prod.to_bytes()) if show_json and new is not None else (),
         wave=wave,
         resigned=resigned,
+        request_id=request.request_id,
+        sequence=request.sequence,
+        station_fingerprint=station.fingerprint,
+        station_words=tuple(fingerprint_words(station.public)),
+        what_changes=summary,
+        current_roots=shown_roots,
     )
+
+
+def summarise_root_change(current: RootPair, new: RootPair) -> list[str]:
+    """Short lines for the summary: versions, then key and threshold changes per role."""
+    lines = []
+    for label, old, after in (("CI", current.ci.meta, new.ci.meta), ("production", current.prod.meta, new.prod.meta)):
+        parts = [f"{label} root v{old.version} -> v{after.version}"]
+        parts.extend(_role_changes(old, after))
+        lines.append("; ".join(parts))
+    return lines
+
+
+def _role_changes(old: RootMeta, new: RootMeta) -> list[str]:
+    out = []
+    for name in sorted(set(old.roles) | set(new.roles)):
+        before, after = old.roles.get(name), new.roles.get(name)
+        if before is None or after is None:
+            out.append(f"{name} role {'added' if before is None else 'removed'}")
+            continue
+        added = sum(1 for k in after.keyids if k not in before.keyids)
+        removed = sum(1 for k in before.keyids if k not in after.keyids)
+        if added or removed:
+            out.append(f"{name} keys +{added} -{removed}")
+        if before.threshold != after.threshold:
+            out.append(f"{name} threshold {before.threshold} -> {after.threshold}")
+    return out
+
+
+def unused_key_reason(keyid: str, current: Root) -> str:
+    """Why a key leaves the root's key list although no ceremony step removed it: no role uses it.
+
+    fioctl drops every key no role references whenever it changes a root (``RemoveUnusedKeys``,
+    fioctl 4d9a3de); roots made by fioctl v0.15 to v0.28 still list the previous root key."""
+    return (
+        f"key {keyid[:SHORT_ID]} removed from the key list: no role of root v{current.version} uses it "
+        "(roots made by fioctl v0.15 to v0.28 still list the previous root key); "
+        "fioctl drops unused keys the same way whenever it changes a root"
+    )
+
+
+def summarise_wave(wave: WaveReview, signed_sha256: str) -> list[str]:
+    """The summary of a wave signing: what, the digest of what is signed, and the root that checks it."""
+    diff = wave.diff
+    base = "first wave of the tag" if wave.base_version is None else f"vs v{wave.base_version}"
+    return [
+        f"wave {wave.wave}, tag {wave.tag}: targets v{wave.version}, {len(wave.rows)} target(s)",
+        f"{base}: +{len(diff.added)} -{len(diff.removed)} changed {len(diff.changed)}; sha256:",
+        signed_sha256,
+        f"production root v{wave.prod_root.version}: {wave.signatures_after} of {wave.threshold} signatures after this",
+    ]
 
 
 def resign_table(plans: Sequence[TargetsResign]) -> ResignTable:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .metadata import RootMeta
 
 
@@ -34,5 +37,28 @@ def diff_roots(old: RootMeta, new: RootMeta) -> list[str]:
             lines.append(f"role {name}: threshold {before.threshold} -> {after.threshold}")
     for field in sorted(set(old.extra) | set(new.extra)):
         if old.extra.get(field) != new.extra.get(field):
-            lines.append(f"{field}: {new.extra.get(field)!r}")
+            lines.extend(changelog_fields(new.extra.get(field), field))
     return lines
+
+
+def changelog_fields(value: object, prefix: str) -> list[str]:
+    """A structured field (``x-changelog``...) as ``name.field: value`` lines, never as a Python repr."""
+    if isinstance(value, Mapping):
+        out: list[str] = []
+        for key in sorted(value):
+            out.extend(changelog_fields(value[key], f"{prefix}.{key}"))
+        return out or [f"{prefix}: (empty)"]
+    if isinstance(value, list):
+        items: list[str] = []
+        for index, item in enumerate(value):
+            items.extend(changelog_fields(item, f"{prefix}[{index}]"))
+        return items or [f"{prefix}: (empty)"]
+    return [f"{prefix}: {_scalar(value)}"]
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -66,6 +66,34 @@ class RotationParameters:
         return format_expires(now + timedelta(days=self.validity_days))
 
 
+def rotation_from_options(
+    key_type: str, changelog: str, validity_days: int | None, *, names: Mapping[str, str]
+) -> RotationParameters:
+    """The station's command-line values as rotation parameters; a bad value is a usage error
+    naming the option as the operator typed it (``names``: parameter -> option) and its real limit."""
+    from .errors import UsageError
+
+    if key_type.upper() not in KEYTYPES:
+        raise UsageError(f"{names['key_type']} {key_type!r}: the new key's type must be ED25519 or RSA", hint="")
+    if len(changelog) > 1000:
+        raise UsageError(
+            f"{names['changelog']}: the reason is {len(changelog)} characters; at most 1000 fit in x-changelog",
+            hint="Shorten it; the full story belongs in the ceremony record.",
+        )
+    problem = check_signable_string(changelog)
+    if problem:
+        raise UsageError(f"{names['changelog']}: the reason cannot be signed: {problem}", hint="")
+    if validity_days is not None and not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+        raise UsageError(
+            f"{names['validity_days']} {validity_days}: the new root must be valid for 1 to {MAX_VALIDITY_DAYS} days",
+            hint="Leave the option out for the usual one year.",
+        )
+    data: dict[str, Any] = {"key_type": key_type, "changelog": changelog}
+    if validity_days is not None:
+        data["validity_days"] = validity_days
+    return RotationParameters.from_dict(data)
+
+
 @dataclass(frozen=True)
 class RootRotation:
     old: RootPair

@@ -18,7 +18,7 @@ from .bundle import Request
 from .identity import PeerKey
 from .keys import PrivateKey
 from .metadata import RootMeta
-from .review import Review, build_review
+from .review import Review, build_review, summarise_root_change
 from .rootdiff import diff_roots
 from .rootpair import RootPair
 from .txplan import UpdatePlan
@@ -86,6 +86,7 @@ def transaction_review(
         details=[*details, *review_lines(before, plan, now)],
         show_json=show_json,
         new_keys=new_keys,
+        changes_summary=[*plan.summary, *summarise_root_change(current, RootPair(plan.ci, plan.prod))],
     )
     changes = (
         (f"CI (staged v{plan.ci.version})", tuple(root_changes(current.ci.meta, plan.ci.meta))),

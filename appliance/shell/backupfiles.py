@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..common.durable import read_capped, write_durable
-from ..core.backupplan import root_in_archive
 from ..core.errors import UsageError
-from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive, root_in_archive
 from ..core.metadata import MAX_METADATA_BYTES, Root
 from ..core.paper import Sheet, parse_typed, sheet_text
 from . import printsheet
@@ -32,7 +31,7 @@ def page_paths(out: Path, count: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, count + 1)]
 
 
-def write_sheets(out: Path, sheets: list[Sheet]) -> list[Path]:
+def write_sheets(out: Path, sheets: list[Sheet], *, paper: str = "a4") -> list[Path]:
     suffix = out.suffix.lower()
     if suffix not in _OUTPUT_KINDS:
         raise UsageError(f"--out must end in one of {', '.join(_OUTPUT_KINDS)}, not {out.name!r}")
@@ -45,7 +44,7 @@ def write_sheets(out: Path, sheets: list[Sheet]) -> list[Path]:
 
         write_durable(out, text, replace=False, verify=check_text, label="backup-sheet")
         return [out]
-    pages = printsheet.layout(sheets)
+    pages = printsheet.layout(sheets, paper)
     paths = [out] if suffix == ".pdf" else page_paths(out, len(pages))
     existing = [p for p in paths if p.exists()]
     if existing:

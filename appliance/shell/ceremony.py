@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic
@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Generic
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
 from ..common.lock import hold_file, hold_home
-from ..common.plaintext import plain_console
-from ..common.terminal import confirm_typed
+from ..common.terminal import confirm_typed, page
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
+from ..core.ceremonyscript import REVIEW
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
 from ..core.errors import AirgapError, DurabilityError, UsageError
-from ..core.identity import Identity, require_pinned
+from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keys import PrivateKey
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult, RootResult, StagedResult
@@ -42,11 +42,27 @@ from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
-from . import transcriptlog
+from . import pendingkey, transcriptlog
 
 if TYPE_CHECKING:
-    from ..core.review import ResignTable
+    from ..common.render import LiteralConsole
+    from ..core.review import ResignTable, Review
     from ..core.waveplan import WaveReview
+
+
+# rich, the review and the read-back decoders are imported when a ceremony first draws or
+# reads back, not when it starts: a replayed or refused request never needs them.
+def console() -> LiteralConsole:
+    from ..common.render import console as rich_console
+
+    return rich_console()
+
+
+def print_plain(out: LiteralConsole, line: str) -> None:
+    from ..common.render import print_plain as draw
+
+    draw(out, line)
+
 
 ROOT_COPY = "tufrepo/roles/root.json"
 
@@ -60,10 +76,22 @@ class Ceremony(Generic[B]):
     out_dir: Path
     state: ApplianceState
     archive: KeysArchive
+    review_only: bool = False  # --review-only: print the review, change nothing, exit 0
+    full_ids: bool = False  # --full-ids: whole key ids beside the short ones
+    _fresh: dict[str, datetime] = field(default_factory=dict)  # new keys made by this run, not yet kept
 
     @classmethod
     def open(
-        cls, home: Path | None, keys: Path, request: Path, out: Path, *, kind: type[B], new_tarball_ok: bool = False
+        cls,
+        home: Path | None,
+        keys: Path,
+        request: Path,
+        out: Path,
+        *,
+        kind: type[B],
+        review_only: bool = False,
+        full_ids: bool = False,
+        new_tarball_ok: bool = False,
     ) -> Ceremony[B]:
         """``new_tarball_ok``: a missing ``keys`` file starts an empty tarball (a new key holder's)."""
         place = Home(home or default_home("appliance"), "appliance")
@@ -82,7 +110,7 @@ class Ceremony(Generic[B]):
             archive = KeysArchive.from_files({})
         else:
             archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
-        return cls(place, identity, context, keys, out, state, archive)
+        return cls(place, identity, context, keys, out, state, archive, review_only, full_ids)
 
     @property
     def request(self) -> Request:
@@ -97,16 +125,24 @@ class Ceremony(Generic[B]):
         return self.context.current
 
     def new_key(self, key_type: str) -> tuple[PrivateKey, datetime]:
-        """The key (and ceremony time) for this request: a fresh one, or, when a previous run stored
-        its key in the tarball and then stopped, that same key, never a second one."""
+        """The key (and ceremony time) for this request: the same one on every run until the
+        response is written.  A run that stored its key in the tarball and stopped resumes with
+        it; a run stopped before that (declined confirmation, Ctrl-C, --review-only) left it in
+        the home (``pendingkey``); only the first run makes a fresh one."""
         from ..core.keys import generate_key
 
-        record = self.state.resume_record(self.request.request_id)
+        request_id = self.request.request_id
+        record = self.state.resume_record(request_id)
         if record is not None:
             entry = next((e for e in self.archive.entries if e.keyid == record.new_keyid and e.private), None)
             if entry is not None and entry.private is not None:
                 return entry.private, parse_expires(record.now)
-        return generate_key(key_type, os.urandom), datetime.now(UTC).replace(microsecond=0)
+        kept = pendingkey.load(self.home, request_id, key_type)
+        if kept is not None:
+            return kept
+        key, now = generate_key(key_type, os.urandom), datetime.now(UTC).replace(microsecond=0)
+        self._fresh[key.keyid] = now  # kept in the home when its review is shown (``review``)
+        return key, now
 
     def with_new_key(self, role: str, key: PrivateKey) -> KeysArchive:
         """The tarball plus ``tufrepo/keys/fioctl-<role>-<keyid>`` (already there when resuming)."""
@@ -123,31 +159,57 @@ class Ceremony(Generic[B]):
         show_json: bool = False,
         new_keys: Sequence[tuple[str, PrivateKey]] = (),
         wave: WaveReview | None = None,
+        changes_summary: Sequence[str] = (),
+        roots_shown: Sequence[str] = ("CI", "production"),
         resigned: ResignTable | None = None,
     ) -> None:
-        from ..common.render import render_review  # rich: loaded only when a review is drawn
+        """Draw the review: the details (paged on a small terminal), then the summary, which
+        stays directly above the confirmation prompt.  Every operation's review comes here."""
         from ..core.review import build_review
 
-        render_review(
-            build_review(
-                self.request,
-                self.context.station,
-                self.current,
-                new,
-                title=title,
-                details=details,
-                show_json=show_json,
-                new_keys=new_keys,
-                wave=wave,
-                resigned=resigned,
-            )
+        review = build_review(
+            self.request,
+            self.context.station,
+            self.current,
+            new,
+            title=title,
+            details=details,
+            show_json=show_json,
+            new_keys=new_keys,
+            wave=wave,
+            changes_summary=changes_summary,
+            roots_shown=roots_shown,
+            resigned=resigned,
         )
+        self.show(review, new_keys)
+
+    def show(self, review: Review, new_keys: Sequence[tuple[str, PrivateKey]] = ()) -> None:
+        """Draw a review built elsewhere (``build_review`` and its variants): the details, paged
+        on a small terminal, then the summary directly above the prompt.  A new key shown here
+        is kept for the request, so a re-run shows the same key and words."""
+        for _, key in new_keys:
+            if key.keyid in self._fresh:
+                pendingkey.keep(self.home, self.request.request_id, key, self._fresh.pop(key.keyid))
+        from ..common.render import render_review, review_summary
+
+        out = console()
+        reserve = len(review_summary(review, full_ids=self.full_ids)) + 3
+
+        def pager(lines: list[str]) -> None:
+            page(lines, reserve=reserve, write=lambda line: print_plain(out, line))
+
+        render_review(review, out, full_ids=self.full_ids, pager=pager)
 
     def confirm(self, assume_yes: bool) -> None:
+        operation = self.request.operation
+        if self.review_only:
+            console().print(f"review only: nothing was changed; the ceremony is 'tuf-appliance {operation}'")
+            raise SystemExit(0)
         confirm_typed(
-            f"{self.request.operation} {self.request.factory}",
-            question="Check the review above against the ceremony script.",
+            f"{operation} {self.request.factory}",
+            question=f"Check the summary against act {REVIEW.upper()} of: tuf-appliance script {operation}",
             assume_yes=assume_yes,
+            abort_hint="Run the same command again: it shows the same request, new key and words.",
         )
 
     def _save(self, state: ApplianceState) -> None:
@@ -192,7 +254,7 @@ class Ceremony(Generic[B]):
         typed: Sequence[Path],
         shares: Sequence[Path],
     ) -> None:
-        from . import readback  # QR and share decoders: loaded only for the read-back gate
+        from . import readback
 
         readback.require_backup(
             keyid, self.keys_path, archive_bytes, required=required, scans=scans, typed=typed, shares=shares
@@ -211,6 +273,12 @@ class Ceremony(Generic[B]):
         assert_no_private_material(data)
         write_durable(self.response_path, data, replace=True, mode=0o644, label="response")
         self._complete(response, now)
+        roots = result.roots if isinstance(result, StagedResult) else result
+        if isinstance(roots, RootResult):  # any operation that adds or removes a root key
+            from ..core.backupplan import stale_sheets
+
+            for line in stale_sheets(self.current.ci, roots.ci_root, str(self.keys_path)):
+                print_plain(console(), line)
         return self.response_path
 
     def _check_tarball_on_disk(self, archive_bytes: bytes, result: RootResult) -> None:
@@ -252,7 +320,7 @@ class Ceremony(Generic[B]):
             return False
         if stored is not None and stored != hashlib.sha256(self.keys_path.read_bytes()).hexdigest():
             return False
-        plain_console().print("this request was already answered by an interrupted run; finishing its record")
+        console().print("this request was already answered by an interrupted run; finishing its record")
         self._complete(earlier, parse_expires(earlier.created))
         return True
 
@@ -261,14 +329,17 @@ class Ceremony(Generic[B]):
             self.home, self.identity, self.request, self.context.station, self.current.version, response, now
         )
         self._save(self.state.complete(self.request, self.context.station.fingerprint, self.current))
-        out = plain_console()
+        pendingkey.forget(self.home, self.request.request_id)
+        out = console()
         out.print(f"response written: {self.response_path}")
-        out.print(f"response digest: {response.digest()}")
+        out.print("response digest and its words:")
+        print_plain(out, f"  {response.digest()}")
+        out.print(f"  {' '.join(hex_words(response.digest()))}")
 
 
 def _real_keys_path(keys: Path) -> Path:
     """The tarball's real file: a ``--keys`` symlink stays a link, the file it names is updated."""
     real = Path(os.path.realpath(keys))
     if real != Path(os.path.abspath(keys)):
-        plain_console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
+        console().print(f"keys tarball {keys} is a link to {real}; that file is the one read and updated")
     return real

@@ -1,4 +1,4 @@
-"""Render backup sheets as A4 pages (PNG, vector PDF, SVG) and for the terminal.
+"""Render backup sheets as A4 or Letter pages (PNG, vector PDF, SVG) and for the terminal.
 
 The only module that draws QR codes or images (qrcode, PIL).  Layout is done once
 in 200-dpi pixel units with monospaced text (DejaVu Sans Mono on PNG, Courier in
@@ -18,14 +18,18 @@ from ..core.paper import Sheet
 
 DPI = 200
 PAGE_W, PAGE_H = 1654, 2339  # A4 at 200 dpi
+PAPERS = {"a4": (1654, 2339), "letter": (1700, 2200)}  # 210 x 297 mm, 8.5 x 11 in, at 200 dpi
+TEXT_W = 1654 - 2 * 110  # text width, the same on both papers: one layout reads the same on either
 MARGIN = 110
 FOOTER_SPACE = 70
 CHAR_W = 0.602  # advance width of a monospaced glyph, in em
-QR_TARGET_PX = 660  # about 8.4 cm wide when printed
+QR_TARGET_PX = 480  # about 6 cm wide when printed
 QR_MIN_MODULE, QR_MAX_MODULE = 4, 12
 QR_BORDER = 4  # quiet zone in modules
 
-TITLE, WARNING, FIELD, BLOCK, BLOCK_TITLE, NOTE, FOOT = 46, 28, 28, 30, 26, 22, 22
+# Pixel sizes at 200 dpi; 25 px = 9 pt, the smallest size on a sheet.
+TITLE, WARNING, FIELD, BLOCK, BLOCK_TITLE, NOTE, FOOT = 44, 28, 27, 28, 28, 26, 26
+BLOCK_LEADING = 1.2
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Box:
 class Page:
     elements: list[Text | Box] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list, repr=False)  # QR texts drawn on this page
+    width: int = PAGE_W
+    height: int = PAGE_H
 
 
 def qr_matrix(payload: str) -> list[list[bool]]:
@@ -80,18 +86,19 @@ def _qr_boxes(matrix: list[list[bool]], x: int, y: int, module: int) -> list[Box
 class _Flow:
     """Places blocks top to bottom, starting a new page when one does not fit."""
 
-    def __init__(self, running_head: str) -> None:
+    def __init__(self, running_head: str, paper: str = "a4") -> None:
         self.pages: list[Page] = []
         self.running_head = running_head
+        self.width, self.height = PAPERS[paper]
         self.y = 0
         self.new_page(first=True)
 
     @property
     def bottom(self) -> int:
-        return PAGE_H - MARGIN - FOOTER_SPACE
+        return self.height - MARGIN - FOOTER_SPACE
 
     def new_page(self, *, first: bool = False) -> None:
-        self.pages.append(Page())
+        self.pages.append(Page(width=self.width, height=self.height))
         self.y = MARGIN
         if not first:
             self.text(f"(continued) {self.running_head}", NOTE, bold=True)
@@ -114,22 +121,22 @@ class _Flow:
         self.y += height
 
     def wrapped(self, text: str, size: int, *, bold: bool = False, hang: int = 0) -> None:
-        width = int((PAGE_W - 2 * MARGIN) / (size * CHAR_W))
+        width = int(TEXT_W / (size * CHAR_W))
         lines = textwrap.wrap(text, width, subsequent_indent=" " * hang, break_on_hyphens=False) or [""]
         for line in lines:
             self.text(line, size, bold=bold)
 
     def rule(self) -> None:
         self.ensure(20)
-        self.add(Box(MARGIN, self.y + 6, PAGE_W - 2 * MARGIN, 3))
+        self.add(Box(MARGIN, self.y + 6, TEXT_W, 3))
         self.y += 20
 
 
-def layout(sheets: list[Sheet]) -> list[Page]:
+def layout(sheets: list[Sheet], paper: str = "a4") -> list[Page]:
     """All pages of all sheets; each sheet starts on a new page."""
     pages: list[Page] = []
     for sheet in sheets:
-        flow = _Flow(f"{sheet.title} - {sheet.footer}")
+        flow = _Flow(f"{sheet.title} - {sheet.footer}", paper)
         flow.wrapped(sheet.title, TITLE, bold=True)
         flow.wrapped(sheet.warning, WARNING, bold=True)
         flow.rule()
@@ -139,10 +146,7 @@ def layout(sheets: list[Sheet]) -> list[Page]:
         flow.space(20)
         _place_qr(flow, sheet)
         flow.space(10)
-        flow.wrapped(sheet.block_title, BLOCK_TITLE, bold=True)
-        flow.space(6)
-        for line in sheet.block:
-            flow.text(line, BLOCK, leading=1.5)
+        _place_block(flow, sheet)
         flow.space(24)
         for paragraph in sheet.instructions:
             flow.wrapped(paragraph, NOTE, hang=3)
@@ -150,10 +154,38 @@ def layout(sheets: list[Sheet]) -> list[Page]:
         total = len(flow.pages)
         for number, page in enumerate(flow.pages, 1):
             page.elements.append(
-                Text(MARGIN, PAGE_H - MARGIN + 10, FOOT, f"SECRET | {sheet.footer} | page {number} of {total}")
+                Text(MARGIN, page.height - MARGIN + 10, FOOT, f"SECRET | {sheet.footer} | page {number} of {total}")
             )
         pages.extend(flow.pages)
     return pages
+
+
+SCRIPT_TEXT = 28  # 10 pt: a 78-column script line fits the narrower page (Letter) with its margins
+
+
+def _place_block(flow: _Flow, sheet: Sheet) -> None:
+    """The typed block with its title, on one page: it starts a new page rather than split.
+    Only a block longer than a whole page (RSA 4096) continues, between two numbered lines."""
+    line_height = int(BLOCK * BLOCK_LEADING)
+    title_lines = len(textwrap.wrap(sheet.block_title, int(TEXT_W / (BLOCK_TITLE * CHAR_W)))) or 1
+    needed = title_lines * int(BLOCK_TITLE * 1.4) + 6 + len(sheet.block) * line_height
+    flow.ensure(min(needed, flow.bottom - MARGIN - 60))
+    flow.wrapped(sheet.block_title, BLOCK_TITLE, bold=True)
+    flow.space(6)
+    for line in sheet.block:
+        flow.text(line, BLOCK, leading=BLOCK_LEADING)
+
+
+def document_pages(lines: list[str], running_head: str, paper: str = "a4") -> list[Page]:
+    """Plain monospaced text (a ceremony script) as pages, numbered in the footer."""
+    flow = _Flow(running_head, paper)
+    for line in lines:
+        flow.text(line, SCRIPT_TEXT, bold=line.isupper() and bool(line.strip()), leading=1.35)
+    total = len(flow.pages)
+    for number, page in enumerate(flow.pages, 1):
+        foot = f"{running_head} | page {number} of {total}"
+        page.elements.append(Text(MARGIN, page.height - MARGIN + 10, FOOT, foot))
+    return flow.pages
 
 
 def _place_qr(flow: _Flow, sheet: Sheet) -> None:
@@ -163,7 +195,7 @@ def _place_qr(flow: _Flow, sheet: Sheet) -> None:
         module = max(QR_MIN_MODULE, min(QR_MAX_MODULE, QR_TARGET_PX // len(matrix)))
         codes.append((caption, payload, matrix, module, len(matrix) * module))
     row: list[tuple[str, str, list[list[bool]], int, int]] = []
-    usable = PAGE_W - 2 * MARGIN
+    usable = TEXT_W
 
     def emit(items: list[tuple[str, str, list[list[bool]], int, int]]) -> None:
         height = max(size for *_, size in items) + 50
@@ -222,7 +254,7 @@ def _font(size: int, bold: bool) -> Any:
 def render_png(page: Page) -> bytes:
     from PIL import Image, ImageDraw
 
-    image = Image.new("L", (PAGE_W, PAGE_H), 255)
+    image = Image.new("L", (page.width, page.height), 255)
     draw = ImageDraw.Draw(image)
     for element in page.elements:
         if isinstance(element, Box):
@@ -244,9 +276,8 @@ def _pdf_text(text: str) -> str:
 
 
 def render_pdf(pages: list[Page]) -> bytes:
-    """A small vector PDF: Courier text and filled rectangles, A4, deterministic bytes."""
+    """A small vector PDF: Courier text and filled rectangles, A4 or Letter, deterministic bytes."""
     scale = 72 / DPI
-    width, height = PAGE_W * scale, PAGE_H * scale
     objects: list[bytes] = [
         b"",
         b"",
@@ -255,17 +286,18 @@ def render_pdf(pages: list[Page]) -> bytes:
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier-Bold /Encoding /WinAnsiEncoding >>")
     page_ids = []
     for page in pages:
+        width, height, page_h = page.width * scale, page.height * scale, page.height
         ops = ["0 g"]
         for element in page.elements:
             if isinstance(element, Box):
-                y = (PAGE_H - element.y - element.h) * scale
+                y = (page_h - element.y - element.h) * scale
                 ops.append(f"{element.x * scale:.3f} {y:.3f} {element.w * scale:.3f} {element.h * scale:.3f} re f")
         for element in page.elements:
             if isinstance(element, Text):
                 font = "/F2" if element.bold else "/F1"
                 ops.append(
                     f"BT {font} {element.size * scale:.2f} Tf {element.x * scale:.2f} "
-                    f"{(PAGE_H - element.y) * scale:.2f} Td ({_pdf_text(element.text)}) Tj ET"
+                    f"{(page_h - element.y) * scale:.2f} Td ({_pdf_text(element.text)}) Tj ET"
                 )
         stream = zlib.compress("\n".join(ops).encode("latin-1"), 9)
         objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream")
@@ -299,10 +331,12 @@ def _xml(text: str) -> str:
 
 
 def render_svg(page: Page) -> bytes:
+    size = ("8.5in", "11in") if (page.width, page.height) == PAPERS["letter"] else ("210mm", "297mm")
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 {PAGE_W} {PAGE_H}">',
-        f'<rect width="{PAGE_W}" height="{PAGE_H}" fill="#fff"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size[0]}" height="{size[1]}" '
+        f'viewBox="0 0 {page.width} {page.height}">',
+        f'<rect width="{page.width}" height="{page.height}" fill="#fff"/>',
     ]
     boxes = [e for e in page.elements if isinstance(e, Box)]
     if boxes:
@@ -337,15 +371,29 @@ def terminal_qr(payload: str, *, ascii_only: bool = False) -> str:
     return "\n".join(rows)
 
 
-def terminal_sheet(sheet: Sheet, *, ascii_only: bool = False) -> str:
-    """The sheet as terminal text: fields, every QR part, the block and the instructions."""
-    out = [sheet.title, sheet.warning, ""]
-    out.extend(f"{label}: {value}" for label, value in sheet.fields)
+def terminal_sheet(sheet: Sheet, columns: int = 80, *, ascii_only: bool = False) -> str:
+    """The sheet as terminal text: fields, every QR part that fits ``columns``, the block and the
+    instructions.  A QR code wider than the terminal would wrap into an unreadable mess: it is
+    left out with a note pointing at the typed lines, which always fit.  ``ascii_only``: a
+    terminal that cannot show block characters gets ``#`` (and codes twice as wide)."""
+    out = [sheet.title, *textwrap.wrap(sheet.warning, columns), ""]
+    for label, value in sheet.fields:
+        out.extend(textwrap.wrap(f"{label}: {value}", columns, subsequent_indent="  "))
     for caption, payload in sheet.qr:
-        out.extend(["", caption, terminal_qr(payload, ascii_only=ascii_only)])
+        code = terminal_qr(payload, ascii_only=ascii_only)
+        width = len(code.split("\n", 1)[0])
+        if width > columns:
+            note = (
+                f"{caption}: this QR code is {width} columns wide and the terminal has {columns}; it is not "
+                "shown. Use the typed lines below, or print the sheet (--out FILE.pdf), or make smaller "
+                "codes with --qr-part-bytes."
+            )
+            out.extend(["", *textwrap.wrap(note, columns)])
+            continue
+        out.extend(["", caption, code])
     out.extend(["", sheet.block_title, *sheet.block, ""])
     for paragraph in sheet.instructions:
-        out.extend(textwrap.wrap(paragraph, 100, subsequent_indent="   "))
+        out.extend(textwrap.wrap(paragraph, columns, subsequent_indent="   "))
     return "\n".join(out) + "\n"
 
 

@@ -55,7 +55,7 @@ def append_ceremony(
     entry = seal_entry(prev, record, identity)
     write_durable(home.transcript, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
     seal = entry_digest(entry)
-    plain_console().print(f"transcript seal: {seal}  ({' '.join(hex_words(seal))})")
+    plain_console().print("transcript seal and its words:", f"  {seal}", f"  {' '.join(hex_words(seal))}")
 
 
 def append_record(home: Home, identity: Identity, record: JsonObject, now: datetime) -> str:

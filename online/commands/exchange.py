@@ -9,7 +9,7 @@ import typer
 from appliance.common.identitycli import HOME_HELP
 
 from ..config import ConnectionOptions
-from .options import connection_options
+from .options import connection_options, rotation_options
 
 export_app = typer.Typer(
     help="Fetch what the appliance needs into a signed request bundle.", no_args_is_help=True, rich_markup_mode=None
@@ -36,13 +36,10 @@ def export_rotate_root(
 ) -> None:
     """Fetch the CI and production root histories into a rotate-root request."""
     from appliance.core.operations import RotateRootRequest
-    from appliance.core.rotation import RotationParameters
 
-    params = RotationParameters.from_dict(
-        {"key_type": key_type, "changelog": changelog}
-        | ({"validity_days": validity_days} if validity_days is not None else {})
-    )
     from ..exporting import export_request
+
+    params = rotation_options(key_type, changelog, validity_days)
 
     export_request(lambda client: RotateRootRequest(params), out=out, connection=connection, home=home)
 
@@ -58,11 +55,9 @@ def export_rotate_targets(
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Fetch roots, the online targets key and production targets into a rotate-targets request."""
-    from appliance.core.rotation import RotationParameters
-
     from ..exporting import export_request, rotate_targets_request
 
-    params = RotationParameters.from_dict({"key_type": key_type, "changelog": changelog})
+    params = rotation_options(key_type, changelog, None)
     tag_list = [t for t in tags.split(",") if t]
     export_request(
         lambda client: rotate_targets_request(client, params, tag_list), out=out, connection=connection, home=home

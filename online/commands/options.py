@@ -91,3 +91,26 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
         return wrapper
 
     return decorate
+
+
+def as_typed(*names: str) -> str:
+    """The spelling of an option the operator used (``-m`` or ``--changelog``), for messages."""
+    import sys
+
+    for arg in sys.argv[1:]:
+        for name in names:
+            if arg == name or arg.startswith(name + "=") or (len(name) == 2 and arg.startswith(name) and arg != name):
+                return name
+    return names[0]
+
+
+def rotation_options(key_type: str, changelog: str, validity_days: int | None) -> Any:
+    """RotationParameters from the export options; errors name the option as typed (exit 2)."""
+    from appliance.core.rotation import rotation_from_options
+
+    names = {
+        "key_type": as_typed("--key-type"),
+        "changelog": as_typed("--changelog", "-m"),
+        "validity_days": as_typed("--validity-days"),
+    }
+    return rotation_from_options(key_type, changelog, validity_days, names=names)

@@ -18,12 +18,13 @@ def show_root(
     production: bool = typer.Option(False, "--production", help="Show the production root instead of the CI root."),
     version: int | None = typer.Option(None, "--version", min=1, help="Show this version instead of the current one."),
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as pretty JSON instead of a table."),
+    full_ids: bool = typer.Option(False, "--full-ids", help="Also list every key id in full, one per line."),
 ) -> None:
     """Fetch a root.json, parse it strictly, check it meets its own root threshold, and print it."""
     import sys
     from datetime import UTC, datetime
 
-    from appliance.common.plaintext import plain_console, root_table
+    from appliance.common.plaintext import plain_console, print_root
     from appliance.core.errors import VerificationError
     from appliance.core.expiry import ExpiryItem, assess
     from appliance.core.metadata import Root
@@ -43,7 +44,7 @@ def show_root(
         sys.stdout.write(dumps_pretty(root.to_dict()).decode("ascii"))
         return
     out = plain_console()
-    out.print(root_table(root, f"{conn.factory} {label} root"))
+    print_root(out, root, f"{conn.factory} {label} root", full_ids=full_ids)
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
     kind = "prod-root" if production else "ci-root"
     print_warnings(assess([ExpiryItem(kind, root.version, root.meta.expires)], datetime.now(UTC)))

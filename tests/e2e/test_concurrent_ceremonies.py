@@ -53,7 +53,7 @@ class AtPrompt:
             stdout=follower,
             stderr=follower,
             close_fds=True,
-            env={**os.environ, "COLUMNS": "200"},
+            env={**os.environ, "COLUMNS": "200", "LINES": "500"},  # the whole review fits: no pager
         )
         os.close(follower)
         self.output = b""
@@ -265,6 +265,8 @@ def test_tarball_changed_behind_the_ceremony_withholds_the_response(world, monke
                 backup_shares=[],
                 pin_fd=None,
                 module=None,
+                review_only=False,
+                full_ids=False,
             )
     finally:
         lock_module.release_all()

@@ -103,6 +103,7 @@ def _world(tmp_path: Path, *, offline_targets: bool):
     station_home, appliance_home = tmp_path / "station", tmp_path / "appliance"
     Home(station_home, "station").create(Identity("station", "st", os.urandom(32)))
     assert run("appliance", "init", "--home", str(appliance_home)).returncode == 0
+    assert run("appliance", "policy", "--home", str(appliance_home), "--no-require-backup-readback").returncode == 0
     assert (
         run(
             "appliance", "pair", "--home", str(appliance_home), "--peer", str(station_home / "identity.pub"), "--yes"
@@ -116,11 +117,25 @@ def _world(tmp_path: Path, *, offline_targets: bool):
         yield World(server, made.keys_path, stick, station_home, appliance_home, token_file)
 
 
-def test_import_resumes_after_failure_between_uploads(world: World) -> None:
+def test_import_resumes_after_failure_between_uploads(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     response = world.appliance(world.export())
     world.server.inject_faults(fail_prod_uploads=1)
-    with pytest.raises(RemoteError):
+    with pytest.raises(RemoteError) as failed:
         world.import_(response, direct=True)
+    assert failed.value.hint == (
+        "Re-run 'tuf-online import' with this response now: CI and production roots differ "
+        "(CI is at v2, production still at v1) until it completes."
+    )
+    shown = capsys.readouterr().out
+    from appliance.core.bundle import open_response
+    from appliance.core.identity import hex_words
+
+    appliance = PeerKey.from_bytes((world.appliance_home / "identity.pub").read_bytes())
+    answered = open_response(response.read_bytes(), appliance)
+    assert "compare with the appliance's screen:" in shown
+    assert answered.digest() in shown and " ".join(hex_words(answered.digest())) in shown
+    [new_key] = answered.result["new_keys"]
+    assert " ".join(hex_words(new_key["keyid"])) in shown
     ci, prod = world.roots()
     assert (ci.version, prod.version) == (2, 1)  # CI went up, production did not
     world.import_(response, direct=True)  # re-run finishes the job

@@ -3,6 +3,7 @@ rollout → complete, and each refusal on the way."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,10 @@ def test_wave_across_the_air_gap(w: World) -> None:
     shown = " ".join(result.stdout.split())
     for text in ("raspberrypi4-64-lmp-2", "added: raspberrypi4-64-lmp-2", "2 of 2 required", "expires: 20"):
         assert text in shown, text
-    assert "production root that will check these signatures: version 2" in shown
+    assert "production root that will check these signatures: v2" in shown
+    # the summary above the prompt: what is signed, its digest whole on a line, the root that checks it
+    assert "production root v2: 2 of 2 signatures after this" in result.stdout
+    assert re.search(r"\n {11}[0-9a-f]{64}\n", result.stdout), result.stdout
     w.import_(_response(request))
     client = _client(w)
     wave = get_wave(client, "w1")

@@ -52,10 +52,11 @@ def test_table(sandbox_server) -> None:
     assert result.exit_code == 0, result.output
     root = sandbox_server.ci_root
     lines = [line.rstrip() for line in result.output.splitlines()]
-    assert lines[0] == f"acme CI root: version 1, expires {root.meta.expires}"
+    assert lines[0] == f"acme CI root: v1, expires {root.meta.expires}"
     for role in ("root", "targets", "snapshot", "timestamp"):
         (keyid,) = root.meta.roles[role].keyids
-        row = next(line for line in lines if keyid in line)
+        row = next(line for line in lines if keyid[:16] in line)
+        assert keyid not in row  # a short id in the table, never a whole one cut mid-id
         assert cells(row)[:2] == [role, "1"]
         assert "ED25519" in row and "256" in row
     assert f"signed by: {sandbox_server.root_key.keyid[:16]}" in result.output
@@ -65,11 +66,13 @@ def test_table(sandbox_server) -> None:
 def test_table_production_with_two_targets_keys(sandbox_server_targets) -> None:
     result = show(sandbox_server_targets, "--production")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("acme production root: version 2, expires ")
+    assert result.output.startswith("acme production root: v2, expires ")
     online, offline = sandbox_server_targets.prod_root.meta.roles["targets"].keyids
-    row = next(line for line in result.output.splitlines() if online in line)
+    row = next(line for line in result.output.splitlines() if online[:16] in line)
     assert cells(row)[:2] == ["targets", "2"]
-    assert offline in result.output
+    assert offline[:16] in result.output and offline not in result.output
+    full = show(sandbox_server_targets, "--production", "--full-ids", env={"COLUMNS": "80"})
+    assert f"\n  {offline}\n" in full.output and f"\n  {online}\n" in full.output
 
 
 @pytest.mark.parametrize(
@@ -208,7 +211,7 @@ def test_end_to_end_cli_create_serve_show(tmp_path) -> None:
         }
         shown = _run_cli("show-root", "--production", env=env)
         assert shown.returncode == 0, shown.stderr
-        assert shown.stdout.startswith("demo production root: version 1")
+        assert shown.stdout.startswith("demo production root: v1")
         as_json = _run_cli("show-root", "--json", env=env)
         assert Root.from_bytes(as_json.stdout.encode()).version == 1
     finally:

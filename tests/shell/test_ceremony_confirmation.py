@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import pty
-import select
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers_ceremony import make_bench, make_factory, operation_args, pair, rotate_request, run, write_keys
+from tests.helpers_screen import Screen, run_on_terminal
 
 
 @pytest.fixture()
@@ -52,51 +48,30 @@ def test_no_terminal_and_no_yes_aborts_golden(prepared) -> None:
     assert not list(stick.glob("response-*"))
 
 
-def _interactive(args: list[str], answer: str) -> tuple[int, str]:
-    """Run the appliance on a pseudo-terminal, answer the confirmation prompt, return (exit code, output)."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "appliance", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        close_fds=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    os.close(follower)
-    output = b""
-    answered = False
-    while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
-            proc.kill()
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not answered and b"to continue:" in output:
-            os.write(leader, answer.encode() + b"\n")
-            answered = True
-    os.close(leader)
-    return proc.wait(timeout=30), output.decode(errors="replace")
+def _interactive(args: list[str], *answers: str) -> Screen:
+    """Run the appliance on an 80x24 pseudo-terminal, answering each confirmation prompt in turn."""
+    return run_on_terminal(args, [("to continue", a) for a in answers], pager="")
 
 
-@pytest.mark.parametrize(("answer", "code"), [("rotate-root acme", 0), ("yes", 9), ("rotate-root acm", 9)])
-def test_typed_confirmation(prepared, answer: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("answers", "code"),
+    [(("rotate-root acme",), 0), (("yes", "rotate-root acm", "rotate-root acme"), 0), (("yes", "no", "x"), 9)],
+)
+def test_typed_confirmation_three_tries(prepared, answers: tuple[str, ...], code: int) -> None:
     home, station_pub, keys, stick, req = prepared
     pair("appliance", home, station_pub)
     before = hashlib.sha256(keys.read_bytes()).hexdigest()
-    returncode, output = _interactive(_args(home, keys, stick), answer)
-    assert "Type 'rotate-root acme' to continue:" in output
-    assert "read aloud:" in output and "changes to the CI root" in output
-    assert returncode == code, output
+    screen = _interactive(_args(home, keys, stick), *answers)
+    assert "Type 'rotate-root acme' to continue" in screen.output
+    assert "read aloud" in screen.output and "changes to the CI root" in screen.output
+    assert screen.returncode == code, screen.output
+    assert len(screen.at_prompt) == len(answers)
+    if len(answers) > 1:
+        assert "(try 2 of 3)" in screen.output
     if code == 0:
         assert (stick / f"response-{req.request_id}.json").exists()
     else:
-        assert "confirmation did not match; nothing was changed" in output
+        assert "the confirmation did not match 3 times; nothing was changed" in screen.output
+        assert "hint: Run the same command again: it shows the same request, new key and words." in screen.output
         assert hashlib.sha256(keys.read_bytes()).hexdigest() == before
         assert not list(stick.glob("response-*"))

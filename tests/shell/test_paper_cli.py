@@ -20,6 +20,7 @@ from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
 from appliance.core.keysarchive import KeysArchive
 from appliance.core.paper import b32encode
 from tests.helpers_core import ed_key, root_signed, rsa_test_key, signed_root
+from tests.helpers_screen import run_on_terminal
 
 OLD_ROOT = ed_key(31)
 ROOT = ed_key(32)
@@ -174,17 +175,79 @@ def test_rsa_multi_part_print_verify_and_restore(cli, rsa: Setup) -> None:
     assert_no_secret(RSA_ROOT, res.out, res.err, ok.out, ok.err, restored.out, restored.err)
 
 
-def test_print_terminal_shows_the_sheet_and_warns(cli, ed: Setup) -> None:
-    res = cli("print", "--keys", ed.keys, "--terminal", "--factory", "acme")
-    assert res.code == 0
-    assert "WARNING" in res.err and "recorded" in res.err
-    assert "TUF ROOT KEY BACKUP" in res.out and "\u2588" in res.out
-    typed = "\n".join(
-        line for line in res.out.splitlines() if re.match(r"^(format|keytype|keyid|bytes|check|\d\d):", line)
+def test_print_terminal_pauses_after_the_warning_on_a_real_terminal(ed: Setup) -> None:
+    screen = run_on_terminal(
+        ["backup", "print", "--keys", str(ed.keys), "--terminal", "--factory", "acme"], [("Press Enter", "")]
     )
-    (ed.dir / "from-screen.txt").write_text(typed)
-    assert cli("verify", "--keys", ed.keys, "--typed", ed.dir / "from-screen.txt").code == 0
-    assert not list(ed.dir.glob("*.png"))
+    assert screen.returncode == 0, screen.output
+    [before] = screen.at_prompt
+    shown = "\n".join(before)
+    assert "WARNING" in shown and "recorded" in shown
+    assert "TUF ROOT KEY BACKUP" not in shown and not any(re.match(r"^\d\d: ", row) for row in before)
+    assert "TUF ROOT KEY BACKUP" in screen.output and "\u2588" in screen.output  # an ED25519 code fits 80 columns
+    typed = "\n".join(line for line in screen.output.splitlines() if re.match(r"^\d\d: ", line))
+    (ed.dir / "from-screen.txt").write_text(typed)  # the numbered lines alone, as an officer types them
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "backup",
+            "verify",
+            "--keys",
+            str(ed.keys),
+            "--typed",
+            str(ed.dir / "from-screen.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "typed lines 1-" in verified.stdout and "(no header)" in verified.stdout
+
+
+def test_print_terminal_refuses_a_qr_wider_than_the_terminal(rsa: Setup) -> None:
+    screen = run_on_terminal(
+        ["backup", "print", "--keys", str(rsa.keys), "--root", str(rsa.root), "--terminal"], [("Press Enter", "")]
+    )
+    assert screen.returncode == 0, screen.output
+    assert "\u2588" not in screen.output  # no code drawn at all: each one is wider than 80 columns
+    assert "columns wide and the terminal has 80; it is not shown. Use the typed lines below" in " ".join(
+        screen.output.split()
+    )
+    assert "Typed backup:" in screen.output
+
+
+def test_print_terminal_without_a_terminal_refuses(cli, ed: Setup) -> None:
+    res = cli("print", "--keys", ed.keys, "--terminal")
+    assert res.code == 2
+    assert "waits for Enter" in res.err and "TUF ROOT KEY BACKUP" not in res.out
+
+
+def test_restore_from_numbered_lines_alone_says_the_targets_key_is_not_restored(cli, ed: Setup) -> None:
+    assert cli("print", "--keys", ed.keys, "--out", ed.dir / "s.txt").code == 0
+    numbered = [line for line in (ed.dir / "s.txt").read_text().splitlines() if re.match(r"^\d\d: ", line)]
+    (ed.dir / "lines.txt").write_text("\n".join(numbered) + "\n")
+    res = cli("restore", "--typed", ed.dir / "lines.txt", "--root", ed.root, "--out", ed.dir / "back.tgz")
+    assert res.code == 0, res.err
+    assert f"restored root key {ROOT.keyid}" in res.out
+    assert "the offline targets key is NOT restored" in res.out
+    sheet = (ed.dir / "s.txt").read_text()
+    for field in ("# root version: v2", "# supersedes:", "# witness:", "# stored in:", "# read back on:"):
+        assert field in sheet
+    assert "offline TARGETS key is not on this sheet" in sheet
+
+
+def test_numbered_lines_alone_with_one_wrong_letter_name_the_line(cli, ed: Setup) -> None:
+    assert cli("print", "--keys", ed.keys, "--out", ed.dir / "s.txt").code == 0
+    numbered = [line for line in (ed.dir / "s.txt").read_text().splitlines() if re.match(r"^\d\d: ", line)]
+    first = numbered[1]
+    numbered[1] = first[:6] + ("B" if first[6] != "B" else "C") + first[7:]
+    (ed.dir / "lines.txt").write_text("\n".join(numbered) + "\n")
+    res = cli("verify", "--keys", ed.keys, "--typed", ed.dir / "lines.txt")
+    assert res.code == 3
+    assert "line 2 does not match its check digits" in res.err
 
 
 @pytest.mark.parametrize(

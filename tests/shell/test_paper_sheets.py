@@ -205,10 +205,11 @@ DAMAGE: dict[str, tuple[Callable[[Image.Image], Image.Image], str]] = {
     "rotate-8": (lambda im: _upper(im).rotate(8, expand=True, fillcolor=255), "either"),
     "scale-50": (lambda im: _scale(0.5)(_upper(im)), "ok"),
     "scale-30": (lambda im: _scale(0.3)(_upper(im)), "either"),
-    "scale-10": (lambda im: _scale(0.1)(_upper(im)), "error"),
+    "scale-10": (lambda im: _scale(0.1)(_upper(im)), "either"),  # about one pixel per module
+    "scale-5": (lambda im: _scale(0.05)(_upper(im)), "error"),
     "blur-2": (lambda im: _upper(im).filter(ImageFilter.GaussianBlur(2)), "either"),
     "jpeg-q25": (lambda im: Image.open(io.BytesIO(_jpeg(_upper(im)))), "either"),
-    "cut-in-half": (lambda im: im.crop((0, 0, im.width // 3, im.height // 2)), "error"),
+    "cut-in-half": (lambda im: _left_half_of_codes(im), "error"),
     "blank": (lambda im: Image.new("L", (400, 400), 255), "error"),
 }
 
@@ -229,6 +230,16 @@ def _first_page_image(which: str, page: printsheet.Page) -> Image.Image:
         )
         _PAGE_IMAGES[which] = image
     return _PAGE_IMAGES[which]
+
+
+def _left_half_of_codes(image: Image.Image) -> Image.Image:
+    """The left half of the first code only (the rest of the page blanked)."""
+    left, top, right, bottom = image.info["codes"]
+    first = left + 100  # the first code starts at the box's left edge plus the margin
+    half = image.crop((first, top + 100, first + (bottom - top - 200) // 2, bottom - 100))
+    out = Image.new("L", (image.width, image.height), 255)
+    out.paste(half, (first, top + 100))
+    return out
 
 
 def _jpeg(image: Image.Image) -> bytes:

@@ -157,6 +157,12 @@ def test_sign_targets_with_targets_only_tarball(ceremony, tmp_path: Path) -> Non
     result = run_operation("sign-targets", home, only, stick / "req.json", stick, "--yes")
     assert result.returncode == 0, result.stderr
     assert "raspberrypi4-64-lmp-5" in result.stdout and "raspberrypi4-64" in result.stdout
+    digest = hashlib.sha256(envelope.signed_bytes()).hexdigest()
+    assert f"\n           {digest}\n" in result.stdout  # in the summary above the prompt, whole
+    prod = factory.prod[-1]
+    assert f"production root that will check these signatures: v{prod.version}" in result.stdout
+    assert "current CI root" not in result.stdout
+    assert f"production root v{prod.version}: 2 of 2 signatures after this" in result.stdout
     assert hashlib.sha256(only.read_bytes()).hexdigest() == before  # signing never rewrites the tarball
     response = open_response((stick / f"response-{req.request_id}.json").read_bytes(), appliance_pub)
     sigs = [SignatureEntry.from_dict(s) for s in response.result["signatures"]]

@@ -64,7 +64,7 @@ def test_ceremonies_append_to_the_transcript(tmp_path: Path) -> None:
     (tmp_path / "req.json").write_bytes(data)
     done = run_operation("rotate-root", home, keys, tmp_path / "req.json", tmp_path, "--yes")
     assert done.returncode == 0, done.stderr
-    assert "transcript seal:" in done.stdout
+    assert "transcript seal and its words:" in done.stdout
     shown = run("appliance", "transcript", "--home", str(home))
     assert shown.returncode == 0, shown.stderr
     assert "1 entries, all links and signatures verified" in shown.stdout

@@ -69,6 +69,7 @@ _DATA = re.compile(r"^(\d{1,3})\s*[:.]?\s+(.*?)\s+([0-9A-Fa-f]{4})$")
 class _Block:
     start: int
     headers: dict[str, str] = field(default_factory=dict)
+    headless: bool = False  # only numbered lines: type and length follow from the lines themselves
     lines: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # number -> (letters, check, file line)
 
 
@@ -107,7 +108,7 @@ def _split_blocks(text: str, what: str) -> list[_Block]:
                 hint="Each data line is its line number, a colon, the letters in groups of five, and 4 check digits.",
             )
         if not blocks:
-            raise BackupFormatError(f"{what} line {file_line}: a block must start with 'format: {FORMAT}'")
+            blocks.append(_Block(file_line, headless=True))  # numbered lines alone, as typed from a sheet
         number = int(data.group(1))
         if number in blocks[-1].lines:
             raise BackupFormatError(f"{what}: line {number} appears twice (file line {file_line})")
@@ -141,12 +142,30 @@ def _locate_single_error(number: int, letters: str, check: str) -> int | None:
     return found
 
 
+def _headless_headers(block: _Block, what: str) -> dict[str, str]:
+    """The headers numbered lines alone imply: the length from the letters (every line but the last
+    is full), ED25519 for a 32-byte secret, else RSA.  Each line's check still guards every letter;
+    there is no block check, so the key must then match the tarball or root.json it is checked against."""
+    count = max(block.lines)
+    missing = [n for n in range(1, count + 1) if n not in block.lines]
+    if missing:
+        listed = ", ".join(str(n) for n in missing[:10])
+        raise BackupFormatError(f"{what}: line(s) {listed} of {count} missing")
+    letters = LINE_LETTERS * (count - 1) + len(block.lines[count][0])
+    nbytes = letters * 5 // 8
+    if b32_length(nbytes) != letters:
+        raise BackupFormatError(f"{what}: {letters} letters are not a whole number of bytes; check the last line")
+    return {"format": FORMAT, "keytype": "ED25519" if nbytes == 32 else "RSA", "bytes": str(nbytes)}
+
+
 def _decode_block(block: _Block, what: str) -> DecodedBackup:
+    if block.headless:
+        block.headers.update(_headless_headers(block, what))
     h = block.headers
     fmt = h.get("format", "")
     if fmt.upper() != FORMAT:
         raise BackupFormatError(f"{what}: format {fmt!r} is not supported (expected {FORMAT})")
-    for required in ("keytype", "bytes", "check"):
+    for required in ("keytype", "bytes") if block.headless else ("keytype", "bytes", "check"):
         if required not in h:
             raise BackupFormatError(f"{what}: the block starting at line {block.start} has no '{required}:' line")
     keytype = h["keytype"].upper()
@@ -188,12 +207,14 @@ def _decode_block(block: _Block, what: str) -> DecodedBackup:
     secret = b32decode("".join(joined))
     if secret is None or len(secret) != nbytes:
         raise BackupFormatError(f"{what}: the last line's letters do not decode to exactly {nbytes} bytes")
-    given = "".join(h["check"].split()).lower()
-    if not hmac.compare_digest(given, block_check(secret)):
+    given = "".join(h.get("check", "").split()).lower()
+    if not block.headless and not hmac.compare_digest(given, block_check(secret)):
         raise BackupFormatError(
             f"{what}: every line matches but the block check does not; check the 'check:' line and the line order"
         )
     source = f"typed backup of key {keyid_prefix or '(no key id)'}"
+    if block.headless:
+        source = f"typed lines 1-{len(block.lines)} (no header) in {what}"
     return DecodedBackup(keytype, keyid_prefix, secret, source, h.get("factory", ""))
 
 
