@@ -43,6 +43,7 @@ COMMANDS = {
     "resign-root": "resign",
     "resign-targets": "resign",
     "updates": "updates",
+    "script": "script",
 }
 
 
