@@ -36,7 +36,7 @@ def resign_root(
     """Re-sign the CI and production roots with a later expiry: version + 1, nothing else changes."""
     from datetime import UTC, datetime
 
-    from ..common.render import console
+    from ..common.plaintext import plain_console
     from ..core.operations import ResignRootRequest, root_result
     from ..core.resign import plan_root_resign
     from ..shell.ceremony import Ceremony
@@ -60,9 +60,9 @@ def resign_root(
         *on_tokens,
     ]
     if plan.current_expired:
-        warn = console(stderr=True)
-        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.", markup=False)
-        warn.print(EXPIRED_ROOT_NOTE, markup=False)
+        warn = plain_console(stderr=True)
+        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.")
+        warn.print(EXPIRED_ROOT_NOTE)
     ceremony.review(plan.new, title="resign-root", details=details, show_json=show_json)
     ceremony.confirm(yes)
     ceremony.respond(root_result(plan.new, []), archive_bytes=None, now=now)

@@ -19,17 +19,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from .errors import BundleError
 from .firstroot import MAX_FIRST_ROOT_BYTES, SEALED_FIELD
 from .keys import PrivateKey, PublicKey, SignatureEntry
 from .metadata import Envelope, Root
-from .resign import ResignParameters
 from .rootpair import RootPair, check_pair, parse_chain, verify_history
 from .rotation import RotationParameters
 from .strictjson import JsonObject
-from .txbundle import StagedChange, StagedExtras
+
+if TYPE_CHECKING:  # loaded by the operations that use them (most ceremonies never do)
+    from .resign import ResignParameters
+    from .txbundle import StagedChange, StagedExtras
 from .waves import WaveParameters
 
 
@@ -289,6 +291,8 @@ class ResignRootRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignRootRequest:
+        from .resign import ResignParameters
+
         return cls(ResignParameters.from_dict(parameters))
 
     def parameters(self) -> JsonObject:
@@ -309,6 +313,8 @@ class ResignTargetsRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignTargetsRequest:
+        from .resign import ResignParameters
+
         if not isinstance(payload.get("production_targets"), Mapping):
             raise BundleError("request payload has no production_targets object")
         return cls(ResignParameters.from_dict(parameters), _production_targets(payload, "request payload"))
@@ -330,6 +336,8 @@ class StagedChangeRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> Self:
+        from .txbundle import StagedChange
+
         return cls(StagedChange.from_wire(cls.OPERATION, parameters, payload))
 
     def parameters(self) -> JsonObject:
@@ -493,6 +501,8 @@ class StagedResult:
 
     @classmethod
     def from_wire(cls, result: Mapping[str, Any]) -> StagedResult:
+        from .txbundle import StagedExtras
+
         return cls(RootResult.from_wire(result), StagedExtras.from_wire(result))
 
     def to_wire(self) -> JsonObject:
