@@ -12,6 +12,8 @@ app = make_app("tuf-appliance", "Air-gapped TUF key appliance: rotate keys, sign
 
 
 def main() -> None:
-    from .commands import register_all
+    import sys
 
-    run_cli(app, "tuf-appliance", register_all)
+    from .commands import register_for
+
+    run_cli(app, "tuf-appliance", register_for(sys.argv[1:]))

@@ -8,6 +8,8 @@ app = make_app("tuf-online", "Online station: fetch roots into signed requests, 
 
 
 def main() -> None:
-    from .commands import register_all
+    import sys
 
-    run_cli(app, "tuf-online", register_all)
+    from .commands import register_for
+
+    run_cli(app, "tuf-online", register_for(sys.argv[1:]))

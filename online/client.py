@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from appliance.core.bundle import check_factory_name
 from appliance.core.errors import HTTPStatusError, InputFormatError, RemoteError, UsageError
+from appliance.core.factoryname import check_factory_name
 from appliance.core.metadata import MAX_METADATA_BYTES
 from appliance.core.strictjson import loads
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from appliance.common.render import console
+from appliance.common.plaintext import plain_console
 from appliance.core.expiry import DEFAULT_WINDOW_DAYS, ExpiryItem, ExpiryStatus, warning_lines
 from appliance.core.metadata import Envelope, Root
 
@@ -40,6 +40,6 @@ def fetch_items(client: FactoryClient) -> list[ExpiryItem]:
 
 def print_warnings(statuses: Sequence[ExpiryStatus], window_days: int = DEFAULT_WINDOW_DAYS) -> None:
     """The warning line(s) show-root and every export print when the window is crossed (stderr)."""
-    err = console(stderr=True)
+    err = plain_console(stderr=True)
     for line in warning_lines(statuses, window_days):
-        err.print(line, markup=False)
+        err.print(line)

@@ -85,7 +85,7 @@ class Rehearsal:
 
     def run(self) -> tuple[Root, Root]:
         from appliance.common.home import Home
-        from appliance.common.render import console
+        from appliance.common.plaintext import plain_console
         from appliance.core.identity import Identity
         from appliance.core.rootops import RotateRootRequest
         from appliance.core.rotation import RotationParameters
@@ -96,7 +96,7 @@ class Rehearsal:
         from .importing import import_bundle
         from .sandbox.server import SandboxServer
 
-        out = console()
+        out = plain_console()
         work = self.workdir
         work.mkdir(parents=True, exist_ok=True)
         self.stick.mkdir(exist_ok=True)
@@ -106,7 +106,7 @@ class Rehearsal:
         setup = self.factory_setup or (default_setup if self.rotations else targets_key_setup)
         made = self._step("create sandbox factory", lambda: setup(state_dir, self.factory, keys, self.key_type))
         assert isinstance(made, Setup)
-        out.print(made.description, markup=False)
+        out.print(made.description)
         token_file.write_text(made.token)
         token_file.chmod(0o600)
         with SandboxServer(state_dir) as server:

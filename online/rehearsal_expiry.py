@@ -75,7 +75,7 @@ class ExpiryRehearsal:
 
     def run(self) -> tuple[Root, Root]:
         from appliance.common.home import Home
-        from appliance.common.render import console
+        from appliance.common.plaintext import plain_console
         from appliance.core.errors import ExpiryWindowError
         from appliance.core.expiry import assess, crossing
         from appliance.core.identity import Identity, PeerKey
@@ -91,7 +91,7 @@ class ExpiryRehearsal:
         from .sandbox.server import SandboxServer
         from .targets_api import complete_wave
 
-        out = console()
+        out = plain_console()
         work = self.workdir
         stick, keys = work / "usb-stick", work / "offline-creds.tgz"
         station_home, appliance_home, token_file = work / "station-home", work / "appliance-home", work / "token"
@@ -133,7 +133,7 @@ class ExpiryRehearsal:
             late = crossing(assess(fetch_items(api), self.now), 60)
             out.print(f"expiry check: {len(late)} document(s) within 60 days")
             for status in late:
-                out.print(f"  {status.describe()}", markup=False)
+                out.print(f"  {status.describe()}")
             if {s.item.kind for s in late} != {"ci-root", "prod-root", "prod-targets"}:
                 raise VerificationError("the expiry check did not flag both roots and the production targets")
             self.log.append("expiry warning")

@@ -204,11 +204,11 @@ class OfficersRehearsal:
         self.apply(a)
 
     def run(self) -> tuple[Root, Root]:
-        from appliance.common.render import console
+        from appliance.common.plaintext import plain_console
 
         from .sandbox.server import SandboxServer
 
-        out = console()
+        out = plain_console()
         a, b, c = self.prepare()
         with SandboxServer(self.state_dir) as server:
             self.url = server.url

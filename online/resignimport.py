@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from appliance.common.render import console
+from appliance.common.plaintext import plain_console
 from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, RemoteError, VerificationError
 from appliance.core.expiry import check_new_expiry, days_gained
@@ -44,7 +44,7 @@ def import_resigned_targets(
     client: Callable[[], FactoryClient],
     progress: ImportProgress,
 ) -> None:
-    out = console()
+    out = plain_console()
     now = datetime.now(UTC)
     request = bound.request
     prod = bound.histories.latest.prod
@@ -60,7 +60,7 @@ def import_resigned_targets(
         old = exported[tag]
         current = Envelope.from_dict(served.get(tag), what=f"server production targets {tag}")
         if current.signed == document.signed:
-            out.print(f"production targets {tag} already carry the new expiry; nothing to do", markup=False)
+            out.print(f"production targets {tag} already carry the new expiry; nothing to do")
             continue
         if current.signed != old.signed:
             raise RemoteError(
@@ -70,7 +70,6 @@ def import_resigned_targets(
         gained = days_gained(str(old.signed["expires"]), str(document.signed["expires"]))
         out.print(
             f"production targets {tag} re-signed: expires {document.signed['expires']} (+{gained} days)",
-            markup=False,
         )
     after = get_production_targets(api, *documents)
     for tag, document in documents.items():

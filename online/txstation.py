@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.common.durable import read_capped, write_durable
-from appliance.common.render import console
+from appliance.common.plaintext import plain_console
 from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, RemoteError, UsageError, VerificationError
 from appliance.core.keys import SignatureEntry
@@ -183,7 +183,7 @@ def import_update(station: Station, bound: ResponseContext, result: StagedResult
     """PUT an appliance's staged change or signatures, unless the transaction moved on."""
     from .updates_api import put_updates
 
-    out = console()
+    out = plain_console()
     request = bound.request
     txid = TxidStore(station).get(request.factory)
     staged = staged_of(get_updates(client))
@@ -215,7 +215,7 @@ def import_update(station: Station, bound: ResponseContext, result: StagedResult
     station.save_progress(request.request_id, station.progress(request.request_id).finished())
     out.print(f"staged {request.operation} result for factory {request.factory}")
     for line in count_lines(count, "signatures now:"):
-        out.print(line, markup=False, highlight=False)
+        out.print(line)
 
 
 def _server_has(client: FactoryClient, old: RootPair, new: RootPair) -> bool:
@@ -266,4 +266,4 @@ def upload_via_transaction(client: FactoryClient, old: RootPair, new: RootPair, 
     except RemoteError:
         cancel_updates(client)  # leave no half-staged transaction behind; the import can be re-run
         raise
-    console().print(f"applied CI and production root v{new.ci.version} through a root updates transaction")
+    plain_console().print(f"applied CI and production root v{new.ci.version} through a root updates transaction")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from appliance.common.render import console
+from appliance.common.plaintext import plain_console
 from appliance.core.context import ResponseContext
 from appliance.core.errors import BundleError, HTTPStatusError, RemoteError, VerificationError
 from appliance.core.keys import SignatureEntry
@@ -42,7 +42,7 @@ def init_wave_request(client: FactoryClient, params: WaveParameters) -> InitWave
     current = _tag_targets(client, params.tag)
     built = build_wave_targets(params, ci_targets, current)
     if built.lacks_delta_stats:
-        console().print(
+        plain_console().print(
             "warning: this Target version has no static deltas; fioctl recommends `fioctl targets static-deltas` "
             "before creating a production wave"
         )
@@ -89,7 +89,7 @@ def import_wave(
     params = body.params
     signed = _checked(bound.histories.latest.prod, body.wave.targets, result, params.name)
     api = client()
-    out = console()
+    out = plain_console()
     try:
         existing = get_wave(api, params.name)
     except HTTPStatusError as exc:
@@ -134,9 +134,9 @@ def import_wave_signatures(
     have = {(s.keyid, s.sig) for s in current.signatures}
     signatures: tuple[SignatureEntry, ...] = result.signatures
     if all((s.keyid, s.sig) in have for s in signatures):
-        console().print(f"wave {wave.name} already carries these signatures; nothing to do")
+        plain_console().print(f"wave {wave.name} already carries these signatures; nothing to do")
     else:
         sign_wave(api, wave.name, [s.to_dict() for s in signatures])
         outcome = check_role(add_signatures(current, signatures), prod, "targets").describe()
-        console().print(f"signed wave {wave.name}: {outcome}")
+        plain_console().print(f"signed wave {wave.name}: {outcome}")
     station.save_progress(bound.request.request_id, progress.finished())

@@ -20,13 +20,12 @@ def list_keys(
 ) -> None:
     """List the key pairs in a keys tarball and which roles of ROOT they serve."""
     from ..common.durable import read_capped
-    from ..common.render import console, full_id_lines, key_table
-    from ..core.backupplan import root_in_archive
-    from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+    from ..common.plaintext import full_id_lines, key_table, plain_console
+    from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive, root_in_archive
     from ..core.metadata import MAX_METADATA_BYTES, Root
 
     archive = KeysArchive.from_bytes(read_capped(keys, MAX_COMPRESSED_BYTES, what="keys tarball"))
-    out = console()
+    out = plain_console()
     parsed: Root | None
     if root is not None:
         parsed = Root.from_bytes(read_capped(root, MAX_METADATA_BYTES, what="root.json"), what=str(root))
@@ -42,7 +41,6 @@ def list_keys(
     else:
         out.print(f"roles from {source}, v{parsed.version}")
     if full_ids:
-        out.print("key ids in full:")
         listed = (parsed.meta.keyid_for(e.public) if parsed is not None else None for e in archive.entries)
-        for line in full_id_lines(kid or e.keyid for kid, e in zip(listed, archive.entries, strict=True)):
-            out.print(line)
+        ids = (kid or e.keyid for kid, e in zip(listed, archive.entries, strict=True))
+        out.print("key ids in full:", *full_id_lines(ids))

@@ -26,12 +26,12 @@ def policy(
     from datetime import UTC, datetime
 
     from ..common.home import Home, default_home
-    from ..common.render import console
+    from ..common.plaintext import plain_console
     from ..shell.transcriptlog import append_record
 
     place = Home(home or default_home("appliance"), "appliance")
     identity = place.identity()  # policy belongs to an initialised appliance
-    out = console()
+    out = plain_console()
     before = place.readback_required()
     if require_backup_readback is not None and require_backup_readback != before:
         from ..common.lock import hold_home

@@ -22,7 +22,7 @@ def resign_root(options: CeremonyOptions) -> None:
     """Re-sign the CI and production roots with a later expiry: version + 1, nothing else changes."""
     from datetime import UTC, datetime
 
-    from ..common.render import console
+    from ..common.plaintext import plain_console
     from ..core.resign import plan_root_resign
     from ..core.rootops import ResignRootRequest, root_result
 
@@ -39,9 +39,9 @@ def resign_root(options: CeremonyOptions) -> None:
         *on_tokens,
     ]
     if plan.current_expired:
-        warn = console(stderr=True)
-        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.", markup=False)
-        warn.print(EXPIRED_ROOT_NOTE, markup=False)
+        warn = plain_console(stderr=True)
+        warn.print(f"warning: the current root v{old.version} already expired at {old.expires}.")
+        warn.print(EXPIRED_ROOT_NOTE)
     ceremony.review(plan.new, title="resign-root", details=details, show_json=options.show_json)
     ceremony.confirm(options.yes)
     ceremony.respond(root_result(plan.new, []), archive_bytes=None, now=now)

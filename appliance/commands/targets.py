@@ -71,7 +71,7 @@ def copy_targets(
 ) -> None:
     """Write a targets-only tarball: it can sign production targets but holds no root key."""
     from ..common.durable import read_capped, write_durable
-    from ..common.render import console
+    from ..common.plaintext import plain_console
     from ..core.errors import DurabilityError, TarballError
     from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
     from ..core.metadata import MAX_METADATA_BYTES, Root
@@ -100,7 +100,7 @@ def copy_targets(
             raise DurabilityError("targets-only tarball lost a targets key")
 
     write_durable(destination, data, replace=False, verify=check, label="copy-targets")
-    out = console()
+    out = plain_console()
     for keyid, entry in signers:
         where = " on a token" if entry.token is not None else ""
         out.print(f"copied offline targets key {keyid[:16]} ({entry.base.rsplit('/', 1)[-1]}){where}")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import typer
 
 from ..core.errors import AbortedByOperator, AirgapError
 from ..core.safetext import MESSAGE_CAP, capped_middle, for_terminal
+
+Registrar = Callable[[typer.Typer], None]
 
 
 def make_app(name: str, help_text: str) -> typer.Typer:
@@ -52,6 +54,25 @@ def add_group(app: typer.Typer, name: str, help_text: str, commands: Mapping[str
     app.add_typer(group, name=name)
 
 
+def registrar(package: str, modules: Sequence[str], commands: Mapping[str, str], argv: Sequence[str]) -> Registrar:
+    """What registers the commands of ``package`` for one run.
+
+    typer builds the options of every registered command on each run (signatures, annotations),
+    so a command line that names a command (``commands``: top-level name -> module) registers
+    only the module that defines it; anything else (help, a mistyped name) registers them all.
+    """
+    import importlib
+
+    wanted = commands.get(argv[0]) if argv else None
+    names = [wanted] if wanted is not None else list(modules)
+
+    def register(app: typer.Typer) -> None:
+        for name in names:
+            importlib.import_module(f"{package}.{name}").register(app)
+
+    return register
+
+
 def report(exc: AirgapError) -> int:
     sys.stderr.write(f"error: {_line(exc.message)}\n")
     if exc.hint:
@@ -76,7 +97,7 @@ def _survive_any_encoding() -> None:
             reconfigure(errors="backslashreplace")
 
 
-def run_cli(app: typer.Typer, prog_name: str, register: Callable[[typer.Typer], None] | None = None) -> None:
+def run_cli(app: typer.Typer, prog_name: str, register: Registrar | None = None) -> None:
     """Register the commands (late, to keep imports lazy) and run the app; AirgapError never
     produces a traceback (nor shows locals).
 

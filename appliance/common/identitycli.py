@@ -27,12 +27,12 @@ def register_for(app: typer.Typer, side: Side) -> None:
 
         from ..core.identity import Identity, fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .render import console
+        from .plaintext import plain_console
 
         place = Home(home or default_home(side), side)
         identity = Identity(side, name or side, os.urandom(32))
         place.create(identity)
-        out = console()
+        out = plain_console()
         out.print(f"{side} identity created in {place.path}")
         out.print(f"public key file: {place.identity_pub}  (carry it to the {_other(side)} and run 'pair')")
         out.print(f"fingerprint: {fingerprint_groups(identity.peer.public)}")
@@ -50,7 +50,7 @@ def register_for(app: typer.Typer, side: Side) -> None:
         from .durable import read_capped
         from .home import Home, default_home
         from .lock import hold_home
-        from .render import console, styled
+        from .plaintext import plain_console
         from .terminal import confirm_typed, same_words
 
         place = Home(home or default_home(side), side)
@@ -63,13 +63,15 @@ def register_for(app: typer.Typer, side: Side) -> None:
                 f"--peer {peer} is the {key.side}'s own identity file; this {side} pairs with the {other}'s",
                 hint=f"Copy identity.pub from the {other}'s home (its 'whoami' shows it).",
             )
-        out = console()
+        out = plain_console()
         out.print(f"pairing this {side} with the {other} {quoted(key.name)}")
         out.print(f"this {side}'s words, for the {other}'s operator to type:")
         out.print(f"  {' '.join(fingerprint_words(me.peer.public))}")
         current = place.pinned()
         if current is not None and current.public != key.public:
-            out.print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}", "bold red")))
+            from .render import console, styled  # the one emphasised line: rich only when it is shown
+
+            console().print(styled((f"this replaces the pinned {current.side} {current.fingerprint[:16]}", "bold red")))
         # The peer's words are never printed here: typing them as read aloud from the other
         # screen is the proof that the file on this side is the key on that side.
         confirm_typed(
@@ -87,11 +89,11 @@ def register_for(app: typer.Typer, side: Side) -> None:
         """Show this side's fingerprint and the pinned peer."""
         from ..core.identity import fingerprint_groups, fingerprint_words
         from .home import Home, default_home
-        from .render import console
+        from .plaintext import plain_console
 
         place = Home(home or default_home(side), side)
         me = place.identity().peer
-        out = console()
+        out = plain_console()
         out.print(f"this {side}: {fingerprint_groups(me.public)}")
         out.print(f"  read aloud: {' '.join(fingerprint_words(me.public))}")
         peer_key = place.pinned()

@@ -20,12 +20,12 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..core.keyids import DER, RULE_LABELS, SHORT_LABELS, keyid_rule
+from ..core.keyids import SHORT_LABELS, keyid_rule, listed_keyid_rule, rules_legend
 from ..core.keyroles import roles_of
 from ..core.keysarchive import KeyEntry
-from ..core.metadata import Root, RootMeta
-from ..core.review import CHANGE_LINES, SHORT_ID, SUMMARY_MAX_LINES, ResignTable, Review
-from ..core.safetext import MESSAGE_CAP, ascii_only, capped_middle, shown, visible
+from ..core.metadata import Root
+from ..core.review import CHANGE_LINES, SUMMARY_MAX_LINES, ResignTable, Review
+from ..core.safetext import MESSAGE_CAP, SHORT_ID, ascii_only, capped_middle, shown, visible
 from ..core.waveplan import WaveReview
 
 
@@ -109,15 +109,10 @@ def root_table(root: Root, title: str) -> Table:
                 str(key.bits),
             )
     signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
-    rules = ", ".join(f"{SHORT_LABELS[r]} = {RULE_LABELS[r]}" for r in _rules_used(meta))
+    rules = rules_legend(meta.keys)
     table.caption = Text(f"signed by: {signers}\nid rules: {rules}")
     table.caption_justify = "left"
     return table
-
-
-def _rules_used(meta: RootMeta) -> list[str]:
-    used = {keyid_rule(kid, key) for kid, key in meta.keys.items()}
-    return [r for r in RULE_LABELS if r in used]
 
 
 def root_key_ids(root: Root) -> list[str]:
@@ -143,10 +138,8 @@ def key_table(entries: Iterable[KeyEntry], root: Root | None, files: Mapping[str
     table.add_column("roles in root")
     for entry in entries:
         roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
-        keyid, rule = entry.keyid, DER
         listed = root.meta.keyid_for(entry.public) if root is not None else None
-        if listed is not None:
-            keyid, rule = listed, keyid_rule(listed, entry.public, (files or {}).get(entry.base + ".sec"))
+        keyid, rule = listed_keyid_rule(entry.keyid, entry.public, listed, (files or {}).get(entry.base + ".sec"))
         table.add_row(
             Text(shown(entry.base.rsplit("/", 1)[-1], MESSAGE_CAP), overflow="fold"),
             short(keyid),

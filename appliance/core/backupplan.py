@@ -8,26 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date as Date
 
-from .bundle import check_factory_name
 from .errors import BackupMismatchError, KeyMissingError, UsageError, VerificationError
+from .factoryname import check_factory_name
 from .keyroles import roles_of
 from .keys import public_key_file
-from .keysarchive import KEYS_DIR, KeyEntry, KeysArchive
+from .keysarchive import KEYS_DIR, ROOT_COPY, KeyEntry, KeysArchive
 from .metadata import Root
 from .paper import DecodedBackup, Sheet, key_sheet
 from .privatekeys import RandomBytes, secret_key_file
 from .shares import share_sheet, split_secret
 
-ROOT_COPY = "tufrepo/roles/root.json"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KEY_PREFIX = re.compile(r"[0-9a-f]{4,64}")
-
-
-def root_in_archive(archive: KeysArchive) -> Root | None:
-    """The tarball's own copy of root.json, when it has one."""
-    if ROOT_COPY not in archive.files:
-        return None
-    return Root.from_bytes(archive.files[ROOT_COPY], what=f"{ROOT_COPY} in the tarball")
 
 
 def select_keys(archive: KeysArchive, root: Root | None, key_id: str | None) -> list[KeyEntry]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .errors import AirgapError, BundleError, InputFormatError
+from .errors import BundleError, InputFormatError
+from .factoryname import check_factory_name
 from .identity import Identity, PeerKey
 from .operation import Operation, parse_operation
 from .privatekeys import RandomBytes
@@ -34,20 +35,8 @@ SIGNING_CONTEXT = b"tuf-airgap bundle v1\n"
 OPERATIONS = tuple(Operation)
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024
 # Matched with fullmatch: "$" would also accept a trailing newline.
-FACTORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # Foundries factory names; also safe in paths
 _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def is_factory_name(name: str) -> bool:
-    return FACTORY_NAME.fullmatch(name) is not None
-
-
-def check_factory_name(name: str, *, error: type[AirgapError] = BundleError, what: str = "factory name") -> str:
-    """The one factory-name rule (bundles, the client, the sandbox, backup sheets)."""
-    if not is_factory_name(name):
-        raise error(f"{what} {name!r} is invalid", hint="Factory names are lower-case letters, digits and '-'.")
-    return name
 
 
 def new_request_id(random_bytes: RandomBytes) -> str:

@@ -17,6 +17,7 @@ import nacl.public
 import nacl.signing
 
 from .errors import BundleError, KeyFormatError
+from .slip39words import WORDLIST
 from .strictjson import dumps_compact, loads_object
 
 Side = Literal["station", "appliance"]
@@ -41,8 +42,6 @@ def fingerprint_words(public: bytes) -> list[str]:
 
 def hex_words(digest_hex: str) -> list[str]:
     """Words for the first 80 bits of a hex digest (a fingerprint or a TUF key id)."""
-    from shamir_mnemonic.wordlist import WORDLIST
-
     value = int.from_bytes(bytes.fromhex(digest_hex[:20]), "big")
     words = []
     for index in range(FINGERPRINT_WORDS):

@@ -97,3 +97,16 @@ def check_keyids(keys: Mapping[str, PublicKey]) -> None:
                 f"key id {keyid[:16]}… is the id of another key in this root ({owner[:16]}…) (rule: an id may not"
                 " name a different key)"
             )
+
+
+def rules_legend(keys: Mapping[str, PublicKey]) -> str:
+    """One line naming the id rules the listed keys follow, for the tables that label them."""
+    used = {keyid_rule(keyid, key) for keyid, key in keys.items()}
+    return ", ".join(f"{SHORT_LABELS[r]} = {RULE_LABELS[r]}" for r in RULE_LABELS if r in used)
+
+
+def listed_keyid_rule(keyid: str, key: PublicKey, listed: str | None, sec_file: bytes | None = None) -> tuple[str, str]:
+    """The id a root lists for a tarball key and the rule it follows (the DER id when unlisted)."""
+    if listed is None:
+        return keyid, DER
+    return listed, keyid_rule(listed, key, sec_file)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .errors import KeyFormatError, KeyMissingError, TarballError, TokenError
 from .keys import PublicKey, Signer, parse_public_key_file, public_key_file
-from .metadata import RootMeta
+from .metadata import Root, RootMeta
 from .privatekeys import PrivateKey, parse_secret_key_file, secret_key_file
 from .safetext import capped, quoted
 from .tokenref import TokenRef, parse_reference
@@ -353,3 +353,13 @@ class KeysArchive:
                 info.uname = info.gname = ""
                 archive.addfile(info, io.BytesIO(content))
         return gzip.compress(raw.getvalue(), mtime=0)
+
+
+ROOT_COPY = "tufrepo/roles/root.json"  # the copy of the current root fioctl keeps in the tarball
+
+
+def root_in_archive(archive: KeysArchive) -> Root | None:
+    """The tarball's own copy of root.json, when it has one."""
+    if ROOT_COPY not in archive.files:
+        return None
+    return Root.from_bytes(archive.files[ROOT_COPY], what=f"{ROOT_COPY} in the tarball")

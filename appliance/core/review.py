@@ -27,9 +27,9 @@ from .privatekeys import PrivateKey
 from .resign import TargetsResign
 from .rootdiff import diff_roots
 from .rootpair import RootPair
+from .safetext import SHORT_ID
 from .waveplan import WaveReview
 
-SHORT_ID = 16  # hex digits of a key id shown by default; --full-ids adds the whole id
 SUMMARY_MAX_LINES = 14  # with the 2 prompt lines and the pager line this leaves room on 24 rows
 CHANGE_LINES = 5  # "what changes" lines in the summary; the rest are in the details
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import BundleError
 from .firstroot import MAX_FIRST_ROOT_BYTES, SEALED_FIELD
@@ -12,10 +12,12 @@ from .keys import PublicKey
 from .metadata import Envelope, Root
 from .operation import NewKey, Operation
 from .privatekeys import PrivateKey
-from .resign import ResignParameters
 from .rootpair import RootPair
 from .rotation import RotationParameters
 from .strictjson import JsonObject
+
+if TYPE_CHECKING:  # loaded by the operation that uses it (most ceremonies never do)
+    from .resign import ResignParameters
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class ResignRootRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignRootRequest:
+        from .resign import ResignParameters
+
         return cls(ResignParameters.from_dict(parameters))
 
     def parameters(self) -> JsonObject:

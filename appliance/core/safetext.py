@@ -15,6 +15,7 @@ from __future__ import annotations
 
 NAME_CAP = 200  # characters of an outside name echoed in a message
 MESSAGE_CAP = 2000  # characters of one error message or screen string, after the rule
+SHORT_ID = 16  # hex digits of a key id shown by default; --full-ids adds the whole id
 
 # Program text uses a few typographic characters; on a terminal that cannot encode them
 # these stand in, and anything else outside ASCII is shown as its escape.

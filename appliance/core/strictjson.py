@@ -167,23 +167,30 @@ _CONTAINERS = frozenset({dict, list, tuple})
 # literal backslash before b/f/u); then the exact per-string check decides.  ``<>&`` are
 # signable and the encoder writes them raw, as fioctl and jsoncpp do.
 _SUSPECT = ("\\u", "\\b", "\\f")
-_DIGIT_RUN = re.compile(r"[0-9]{19}")  # 19 digits in a row: maybe an integer beyond 64 bits
+# Every digit becomes "9": runs of 19 digits (maybe an integer beyond 64 bits) are then found
+# by substring search on bytes, about ten times faster than a regular expression over key ids
+# and hashes, which are full of digit runs.
+_DIGITS_AS_NINE = bytes.maketrans(b"0123456789", b"9" * 10)
+_NINETEEN_NINES = b"9" * 19
+_TOKEN_STARTS = (b":", b",", b"[", b"")
 
 
-def _may_hold_long_integer(text: str) -> bool:
+def _may_hold_long_integer(encoded: bytes) -> bool:
     """Whether some integer token of the encoder's output may not fit in 64 bits.
 
-    A plain 19-digit search runs at memory speed; each hit counts when it starts a
-    token (after ``:`` ``,`` ``[``, with an optional minus sign).  Digits inside strings
-    only cause the exact check to run.
+    A run of 19 or more digits counts when it starts a token (after ``:`` ``,`` ``[``, with
+    an optional minus sign); one inside a string only causes the exact check to run.
     """
-    for match in _DIGIT_RUN.finditer(text):
-        start = match.start()
-        before = text[start - 1] if start else ""
-        if before == "-":
-            before = text[start - 2] if start > 1 else ""
-        if before in (":", ",", "[", ""):
+    digits = encoded.translate(_DIGITS_AS_NINE)
+    at = digits.find(_NINETEEN_NINES)
+    while at != -1:
+        before = encoded[at - 1 : at]
+        if before == b"-":
+            before = encoded[at - 2 : at - 1] if at > 1 else b""
+        if before in _TOKEN_STARTS:
             return True
+        # Further on in the same run the character before is a digit: never a token start.
+        at = digits.find(_NINETEEN_NINES, at + 19)
     return False
 
 
@@ -225,9 +232,10 @@ def canonical(value: JsonValue, *, parsed: bool = False) -> bytes:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         _fail(f"value cannot be encoded: {exc}")
-    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(text):
+    encoded = text.encode("ascii")
+    if any(marker in text for marker in _SUSPECT) or _may_hold_long_integer(encoded):
         _validate(value)
-    return text.encode("ascii")
+    return encoded
 
 
 def dumps_pretty(value: JsonValue) -> bytes:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import BundleError
 from .keys import PublicKey, SignatureEntry
 from .metadata import Envelope
 from .operation import NewKey, Operation, wire_object
-from .resign import ResignParameters
 from .strictjson import JsonObject
 from .waves import WaveParameters
+
+if TYPE_CHECKING:  # loaded by the operation that uses it (most ceremonies never do)
+    from .resign import ResignParameters
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class ResignTargetsRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> ResignTargetsRequest:
+        from .resign import ResignParameters
+
         if not isinstance(payload.get("production_targets"), Mapping):
             raise BundleError("request payload has no production_targets object")
         return cls(ResignParameters.from_dict(parameters), _production_targets(payload, "request payload"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from .operation import NewKey, Operation
 from .rootops import RootResult
 from .strictjson import JsonObject
-from .txbundle import StagedChange, StagedExtras
+
+if TYPE_CHECKING:  # loaded by the operations that use them (most ceremonies never do)
+    from .txbundle import StagedChange, StagedExtras
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class StagedChangeRequest:
 
     @classmethod
     def from_wire(cls, parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> Self:
+        from .txbundle import StagedChange
+
         return cls(StagedChange.from_wire(cls.OPERATION, parameters, payload))
 
     def parameters(self) -> JsonObject:
@@ -72,6 +76,8 @@ class StagedResult:
 
     @classmethod
     def from_wire(cls, result: Mapping[str, Any]) -> StagedResult:
+        from .txbundle import StagedExtras
+
         return cls(RootResult.from_wire(result), StagedExtras.from_wire(result))
 
     def to_wire(self) -> JsonObject:

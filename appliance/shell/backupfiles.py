@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..common.durable import read_capped, write_durable
-from ..core.backupplan import root_in_archive
 from ..core.errors import UsageError
-from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
+from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive, root_in_archive
 from ..core.metadata import MAX_METADATA_BYTES, Root
 from ..core.paper import Sheet, parse_typed, sheet_text
 from . import sheetdraw, sheetlayout

@@ -24,14 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic
+from typing import TYPE_CHECKING, Generic
 
 from ..common.durable import crashpoint, read_capped, write_durable
 from ..common.home import Home, default_home
 from ..common.lock import hold_file, hold_home
-from ..common.render import console, print_plain, render_review, review_summary
 from ..common.terminal import confirm_typed, page
-from ..core.backupplan import stale_sheets
 from ..core.bundle import MAX_BUNDLE_BYTES, Request, Response, assert_no_private_material, open_response, seal
 from ..core.ceremonyscript import REVIEW
 from ..core.context import B, RequestContext, answer_with, bind_response, open_verified_request
@@ -40,15 +38,33 @@ from ..core.identity import Identity, hex_words, require_pinned
 from ..core.keysarchive import MAX_COMPRESSED_BYTES, KeysArchive
 from ..core.operations import AnyResult
 from ..core.privatekeys import PrivateKey
-from ..core.review import ResignTable, Review, build_review
 from ..core.rootops import RootResult
 from ..core.rootpair import RootPair
 from ..core.state import ApplianceState, InProgress
 from ..core.strictjson import dumps_pretty
 from ..core.timefmt import format_expires, parse_expires
 from ..core.updatesops import StagedResult
-from ..core.waveplan import WaveReview
-from . import pendingkey, readback, transcriptlog
+from . import pendingkey, transcriptlog
+
+if TYPE_CHECKING:
+    from ..common.render import LiteralConsole
+    from ..core.review import ResignTable, Review
+    from ..core.waveplan import WaveReview
+
+
+# rich, the review and the read-back decoders are imported when a ceremony first draws or
+# reads back, not when it starts: a replayed or refused request never needs them.
+def console() -> LiteralConsole:
+    from ..common.render import console as rich_console
+
+    return rich_console()
+
+
+def print_plain(out: LiteralConsole, line: str) -> None:
+    from ..common.render import print_plain as draw
+
+    draw(out, line)
+
 
 ROOT_COPY = "tufrepo/roles/root.json"
 
@@ -153,6 +169,8 @@ class Ceremony(Generic[B]):
     ) -> None:
         """Draw the review: the details (paged on a small terminal), then the summary, which
         stays directly above the confirmation prompt.  Every operation's review comes here."""
+        from ..core.review import build_review
+
         review = build_review(
             self.request,
             self.context.station,
@@ -176,6 +194,8 @@ class Ceremony(Generic[B]):
         for _, key in new_keys:
             if key.keyid in self._fresh:
                 pendingkey.keep(self.home, self.request.request_id, key, self._fresh.pop(key.keyid))
+        from ..common.render import render_review, review_summary
+
         out = console()
         reserve = len(review_summary(review, full_ids=self.full_ids)) + 3
 
@@ -252,6 +272,8 @@ class Ceremony(Generic[B]):
         typed: Sequence[Path],
         shares: Sequence[Path],
     ) -> None:
+        from . import readback
+
         readback.require_backup(
             keyid, self.keys_path, archive_bytes, required=required, scans=scans, typed=typed, shares=shares
         )
@@ -271,6 +293,8 @@ class Ceremony(Generic[B]):
         self._complete(response, now)
         roots = result.roots if isinstance(result, StagedResult) else result
         if isinstance(roots, RootResult):  # any operation that adds or removes a root key
+            from ..core.backupplan import stale_sheets
+
             for line in stale_sheets(self.current.ci, roots.ci_root, str(self.keys_path)):
                 print_plain(console(), line)
         return self.response_path

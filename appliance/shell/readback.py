@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..common.durable import read_capped
-from ..common.render import console
+from ..common.plaintext import plain_console
 from ..core.errors import AirgapError, BackupFormatError, BackupPendingError, InputFormatError, UsageError
 from ..core.keysarchive import KeysArchive
 from ..core.paper import (
@@ -118,7 +118,7 @@ def require_backup(
         except AirgapError as exc:
             problems.append(exc)
             continue
-        console().print(f"backup of new key {keyid[:16]} read back and verified ({backup.source})")
+        plain_console().print(f"backup of new key {keyid[:16]} read back and verified ({backup.source})")
         return
     if problems:
         raise problems[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..common.render import console
+from ..common.plaintext import plain_console
 from ..core.keys import Signer
 from ..core.keysarchive import KeysArchive
 from ..core.metadata import RootMeta
@@ -29,14 +29,13 @@ def unlock_tokens(
     needed = archive.token_entries_for(meta, roles)
     if not needed:
         return archive, []
-    out = console()
+    out = plain_console()
     bindings: dict[str, Signer] = {}
     lines = []
     for role, entry in needed:
         assert entry.token is not None
         out.print(
             f"{role} key {entry.keyid[:16]} is on {' or '.join(show(d) for d in entry.token.describe())}",
-            markup=False,
         )
         signer: TokenSigner = unlock(entry.token, entry.public, pins, module=module)
         bindings[entry.base] = signer

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ..common.durable import read_capped, write_durable
 from ..common.home import Home
-from ..common.render import console, print_plain
+from ..common.plaintext import plain_console
 from ..core.bundle import Request, Response
 from ..core.identity import Identity, PeerKey, hex_words
 from ..core.strictjson import JsonObject
@@ -38,7 +38,7 @@ def append_ceremony(
     response_digest = response.digest()
     last = records[-1] if records else {}
     if last.get("request_id") == request.request_id and last.get("response_digest") == response_digest:
-        console().print(f"transcript already records this ceremony; seal: {prev}")
+        plain_console().print(f"transcript already records this ceremony; seal: {prev}")
         return
     record = ceremony_record(
         time=format_expires(now),
@@ -55,10 +55,7 @@ def append_ceremony(
     entry = seal_entry(prev, record, identity)
     write_durable(home.transcript, existing + entry_line(entry), replace=True, mode=0o600, label="transcript")
     seal = entry_digest(entry)
-    out = console()
-    out.print("transcript seal and its words:")
-    print_plain(out, f"  {seal}")
-    out.print(f"  {' '.join(hex_words(seal))}")
+    plain_console().print("transcript seal and its words:", f"  {seal}", f"  {' '.join(hex_words(seal))}")
 
 
 def append_record(home: Home, identity: Identity, record: JsonObject, now: datetime) -> str:

@@ -22,10 +22,7 @@ def expiry(
     import sys
     from datetime import UTC, datetime
 
-    from rich.table import Table
-    from rich.text import Text
-
-    from appliance.common.render import console
+    from appliance.common.plaintext import Column, PlainTable, plain_console
     from appliance.core.errors import ExpiryWindowError, UsageError, VerificationError
     from appliance.core.expiry import assess, check_window, crossing, report_json
     from appliance.core.strictjson import dumps_pretty
@@ -42,13 +39,12 @@ def expiry(
     if as_json:
         sys.stdout.write(dumps_pretty(report_json(statuses, within, now)).decode("ascii"))
     else:
-        table = Table(title=f"{conn.factory}: expiry (window {within} days)", title_justify="left")
-        for column in ("metadata", "version", "expires", "days left", "status"):
-            table.add_column(column)
+        columns = ("metadata", "version", "expires", "days left", "status")
+        table = PlainTable(f"{conn.factory}: expiry (window {within} days)", tuple(Column(c) for c in columns))
         for s in statuses:
             state = "EXPIRED" if s.expired else ("within window" if s.within(within) else "ok")
-            table.add_row(Text(s.item.label), str(s.item.version), s.item.expires, str(s.days_left), state)
-        console().print(table)
+            table.add_row(s.item.label, str(s.item.version), s.item.expires, str(s.days_left), state)
+        plain_console().print(table)
     late = crossing(statuses, within)
     if late:
         raise ExpiryWindowError(

@@ -30,7 +30,7 @@ def rehearse(
     """Create a sandbox factory, serve it on 127.0.0.1 and run export → appliance → import."""
     import tempfile
 
-    from appliance.common.render import console
+    from appliance.common.plaintext import plain_console
     from appliance.core.errors import UsageError
 
     from ..scenarios import SCENARIOS
@@ -39,9 +39,13 @@ def rehearse(
         raise UsageError(f"unknown scenario {scenario!r}; choose one of {', '.join(sorted(SCENARIOS))}")
     with tempfile.TemporaryDirectory(prefix="tuf-airgap-rehearsal-") as temp:
         ci, prod = SCENARIOS[scenario](workdir or Path(temp), key_type.upper())
-        out = console()
         if as_json:
+            from appliance.common.render import console
+
+            out = console()
             out.print_json(ci.to_bytes().decode())
             out.print_json(prod.to_bytes().decode())
         else:
-            out.print(f"rehearsal complete: CI and production roots are at version {ci.version} (tables above)")
+            plain_console().print(
+                f"rehearsal complete: CI and production roots are at version {ci.version} (tables above)"
+            )

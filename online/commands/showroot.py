@@ -24,7 +24,7 @@ def show_root(
     import sys
     from datetime import UTC, datetime
 
-    from appliance.common.render import console, print_root
+    from appliance.common.plaintext import plain_console, print_root
     from appliance.core.errors import VerificationError
     from appliance.core.expiry import ExpiryItem, assess
     from appliance.core.metadata import Root
@@ -44,11 +44,11 @@ def show_root(
     if as_json:
         sys.stdout.write(dumps_pretty(root.to_dict()).decode("ascii"))
         return
-    out = console()
+    out = plain_console()
     print_root(out, root, f"{conn.factory} {label} root", full_ids=full_ids)
     out.print(f"root signatures: {result.count} of {result.threshold} required, by its own root keys: OK")
     warning = unsignable_production_targets(root.meta)
     if warning:
-        out.print(f"note: {warning}", markup=False)
+        out.print(f"note: {warning}")
     kind = "prod-root" if production else "ci-root"
     print_warnings(assess([ExpiryItem(kind, root.version, root.meta.expires)], datetime.now(UTC)))

@@ -33,11 +33,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _print(lines: list[str]) -> None:
-    from appliance.common.render import console
+    from appliance.common.plaintext import plain_console
 
-    out = console()
+    out = plain_console()
     for line in lines:
-        out.print(line, markup=False, highlight=False)
+        out.print(line)
 
 
 @updates_app.command("init")

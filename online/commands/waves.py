@@ -118,7 +118,7 @@ def rollout(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Roll out a wave to a subset of production devices (fioctl waves rollout)."""
-    from appliance.common.render import console
+    from appliance.common.plaintext import plain_console
     from appliance.core.errors import UsageError
 
     from ..targets_api import rollout_wave
@@ -133,7 +133,7 @@ def rollout(
     options |= {"percentage": percentage} if percentage else {}
     options |= {"uuids": devices} if devices else {}
     result = rollout_wave(_client(connection), wave, options)
-    out = console()
+    out = plain_console()
     where = f'in group "{group}"' if group else "in the factory"
     verb = "would be" if dry_run else "is being"
     out.print(shown(f"wave {wave} {verb} rolled out to {result.get('device-num', 0)} devices {where}", MESSAGE_CAP))
@@ -149,12 +149,12 @@ def complete(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Make the wave's targets the tag's production targets for every device (fioctl waves complete)."""
-    from appliance.common.render import console
+    from appliance.common.plaintext import plain_console
 
     from ..targets_api import complete_wave
 
     complete_wave(_client(connection), wave)
-    console().print(f"wave {wave} complete")
+    plain_console().print(f"wave {wave} complete")
 
 
 @waves_app.command("cancel")
@@ -164,12 +164,12 @@ def cancel(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """Stop offering the wave to production devices (fioctl waves cancel)."""
-    from appliance.common.render import console
+    from appliance.common.plaintext import plain_console
 
     from ..targets_api import cancel_wave
 
     cancel_wave(_client(connection), wave)
-    console().print(f"wave {wave} canceled")
+    plain_console().print(f"wave {wave} canceled")
 
 
 @waves_app.command("show")
@@ -224,22 +224,19 @@ def list_(
     connection: ConnectionOptions = ConnectionOptions(),
 ) -> None:
     """List waves (fioctl waves list)."""
-    from rich.table import Table
-
-    from appliance.common.render import console
+    from appliance.common.plaintext import Column, PlainTable, plain_console
 
     from ..targets_api import list_waves
 
     data = list_waves(_client(connection), limit=limit, page=page, status=status, tag=tag)
-    table = Table(title=f"waves (page {page}, {data.get('total', 0)} in all)", title_justify="left")
-    for column in ("name", "version", "tag", "status", "created at", "finished at"):
-        table.add_column(column)
+    columns = ("name", "version", "tag", "status", "created at", "finished at")
+    table = PlainTable(f"waves (page {page}, {data.get('total', 0)} in all)", tuple(Column(c) for c in columns))
     for wave in data.get("waves") or []:
         meta = wave.get("change-meta") or {}
         values = (wave.get("name"), wave.get("version"), wave.get("tag"), wave.get("status"))
         dates = (meta.get("created-at"), meta.get("updated-at"))
         table.add_row(*(shown(str(v or "")) for v in (*values, *dates)))
-    out = console()
+    out = plain_console()
     out.print(table)
     if data.get("next"):
         out.print(f"more: --page {page + 1}")

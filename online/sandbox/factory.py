@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from appliance.core.bundle import is_factory_name
 from appliance.core.errors import UsageError
+from appliance.core.factoryname import is_factory_name
 from appliance.core.keys import ED25519, RSA_DEFAULT_BITS, normalize_keytype, public_key_file
 from appliance.core.keysarchive import KEYS_DIR, KeysArchive
 from appliance.core.metadata import TARGETS_TYPE, Envelope, RoleKeys, Root, RootMeta, sign_root

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.common.durable import read_capped, write_durable
-from appliance.core.bundle import is_factory_name
 from appliance.core.errors import InputFormatError, SandboxStateError, UsageError
+from appliance.core.factoryname import is_factory_name
 from appliance.core.metadata import MAX_METADATA_BYTES, Envelope, Root
 from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.strictjson import JsonObject, dumps_pretty, loads_object

@@ -61,8 +61,8 @@ def commands(fixture: Path, scratch: Path) -> dict[str, list[str]]:
         "rotate-root (answered)": [
             "rotate-root", "--keys", str(keys), "--request", str(request_for(stick, "rotate-root")), *answered,
         ],
-        "sign-targets (answered)": [
-            "sign-targets", "--keys", str(targets_only), "--request", str(request_for(stick, "sign-targets")),
+        "init-wave (answered)": [
+            "init-wave", "--keys", str(targets_only), "--request", str(request_for(stick, "init-wave")),
             *answered,
         ],
     }  # fmt: skip

@@ -236,3 +236,17 @@ def test_dumps_compact_keeps_insertion_order() -> None:
 
 def test_dumps_pretty_is_sorted_ascii_with_newline() -> None:
     assert dumps_pretty({"b": 1, "a": [1]}) == b'{\n  "a": [\n    1\n  ],\n  "b": 1\n}\n'
+
+
+def _long_integer_by_regex(text: str) -> bool:
+    """The reference: a 19-digit run that starts a token (after : , [ or the start, minus sign allowed)."""
+    import re
+
+    return re.search(r"(?:^|[:,\[])-?(?<![0-9])[0-9]{19}", text) is not None
+
+
+@given(st.text(alphabet='0123456789-:,[]"ab', max_size=120))
+def test_the_long_integer_search_finds_exactly_the_token_runs(text: str) -> None:
+    from appliance.core.strictjson import _may_hold_long_integer
+
+    assert _may_hold_long_integer(text.encode("ascii")) == _long_integer_by_regex(text)

@@ -218,3 +218,11 @@ def test_a_standard_slip39_tool_recovers_the_documented_frame() -> None:
     master = combine_mnemonics(mnemonics[1:], b"")  # what 'shamir recover' prints, in hex
     assert master[:4] == bytes([1, 1, 0, 32])
     assert master[4:36] == KEY.secret_bytes() and master[36:] == b""
+
+
+def test_the_words_read_aloud_are_the_slip39_list() -> None:
+    from shamir_mnemonic.wordlist import WORDLIST as PACKAGE_WORDLIST
+
+    from appliance.core.slip39words import WORDLIST
+
+    assert list(WORDLIST) == list(PACKAGE_WORDLIST) and len(WORDLIST) == 1024

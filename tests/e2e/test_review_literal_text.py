@@ -233,19 +233,90 @@ def test_every_screen_works_on_an_ascii_terminal(bench, tmp_path: Path, terminal
 
 
 MARKUP_IN_CODE = r"""markup\s*=\s*True|\[/\]|["'][^"'\n]*\[/?(?:bold|italic|red|green|dim|link|conceal)\b[^\]\n]*\]"""
+# A console is only ever made by its module's factory (render.console, plaintext.plain_console).
+CONSOLE_CLASSES = {
+    r"\bConsole\(": "appliance/common/render.py",
+    r"\bLiteralConsole\(": "appliance/common/render.py",
+    r"\bPlainConsole\(": "appliance/common/plaintext.py",
+}
+# Writing a screen: a console of either renderer, or a direct write the module applies the rule to.
+SCREEN_WRITE = r"\b(?:console|plain_console)\(|sys\.std(?:out|err)\.write\(|typer\.(?:echo|secho)\("
 
 
 def test_all_rendering_goes_through_the_literal_console() -> None:
-    """One rule, not per call site: no other rich Console, no markup in program text, no markup switch."""
+    """One rule, not per call site: no other console, no markup in program text, no markup switch."""
     import re
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("appliance/**/*.py"), *root.glob("online/**/*.py")]
+    assert len(sources) > 50  # the check reads the real tree
     offenders = []
-    for path in [*root.glob("appliance/**/*.py"), *root.glob("online/**/*.py")]:
+    for path in sources:
         text = path.read_text()
         rel = path.relative_to(root).as_posix()
-        if rel != "appliance/common/render.py" and re.search(r"\bConsole\(", text):
-            offenders.append(f"{rel}: builds its own rich Console")
+        for pattern, home in CONSOLE_CLASSES.items():
+            if rel != home and re.search(pattern, text):
+                offenders.append(f"{rel}: builds its own console ({pattern})")
         if re.search(MARKUP_IN_CODE, text):
             offenders.append(f"{rel}: rich markup")
+        if re.search(r"\bimport rich|\bfrom rich\b", text) and rel != "appliance/common/render.py":
+            offenders.append(f"{rel}: imports rich outside the rendering module")
     assert offenders == []
+    # Both renderers are in use: the plain one by the listing commands, rich by the review.
+    users = {path.relative_to(root).as_posix() for path in sources if re.search(SCREEN_WRITE, path.read_text())}
+    assert {"appliance/commands/inspect.py", "appliance/commands/targets.py", "online/commands/showroot.py"} <= users
+
+
+def test_the_plain_renderer_applies_the_rule_at_its_one_write() -> None:
+    """Every byte the plain console writes passes the rule: its only write is in ``print``, after cleaning."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    tree = ast.parse((root / "appliance/common/plaintext.py").read_text())
+    writes = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "write"
+    ]
+    assert len(writes) == 1
+    printer = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "print")
+    assert writes[0] in list(ast.walk(printer))
+
+
+def test_the_plain_console_shows_outside_text_literally() -> None:
+    from appliance.common.plaintext import Column, PlainConsole, PlainTable
+
+    capture = _Capture()
+    out = PlainConsole(file=capture)  # type: ignore[arg-type]
+    table = PlainTable("title [b]x[/b] \x1b[2J", (Column("name"), Column("n", right=True)))
+    for text in [*MARKUP, "\x1b]0;title\x07", "bidi \u202e txt", "cell\nforged row"]:
+        out.print(text)
+        table.add_row(text, "1")
+    out.print(table)
+    shown_text = capture.getvalue()
+    for text in MARKUP:
+        assert text in shown_text
+    assert "\\x1b]0;title\\x07" in shown_text and "\\u202e" in shown_text and "\\x1b[2J" in shown_text
+    assert "cell\\nforged row" in shown_text  # a cell is one line: the break is shown, not obeyed
+    assert not any(ch in shown_text for ch in UNSAFE)
+
+
+def test_the_plain_table_is_fixed_width_text() -> None:
+    from appliance.common.plaintext import Column, PlainConsole, PlainTable
+
+    table = PlainTable("keys", (Column("file"), Column("bits", right=True), Column("note")), caption=("signed by: a",))
+    table.add_row("root.pub", "256", "")
+    table.add_row("a-much-longer-name.pub", "4096", "r\u00e9")
+    capture = _Capture()
+    PlainConsole(file=capture).print(table)  # type: ignore[arg-type]
+    assert capture.getvalue().splitlines() == [
+        "keys",
+        "file                    bits  note",
+        "----------------------  ----  ----",
+        "root.pub                 256",
+        "a-much-longer-name.pub  4096  r\u00e9",
+        "signed by: a",
+    ]
+    capture.encoding = "ascii"
+    PlainConsole(file=capture).print(table)  # type: ignore[arg-type]
+    assert capture.getvalue().splitlines()[-2] == "a-much-longer-name.pub  4096  r\\xe9"

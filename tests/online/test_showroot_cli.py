@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def show(handle, *args: str, env: dict[str, str] | None = None):
 
 
 def cells(row: str) -> list[str]:
-    return [cell.strip() for cell in row.strip().strip("│").split("│")]
+    # Plain fixed-width table: columns are separated by at least two spaces.
+    return re.split(r"\s{2,}", row.strip())
 
 
 def test_table(sandbox_server) -> None:
