@@ -8,16 +8,16 @@ they reach it as one ``CeremonyOptions``.  Heavy modules are imported on use, no
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from ..common.identitycli import HOME_HELP
+from ..common.optionset import Option, bind, parameters
 from .reviewopts import FULL_IDS_HELP, REVIEW_ONLY_HELP
 from .token import MODULE_HELP, PIN_FD_HELP
 
@@ -77,7 +77,7 @@ def ceremony_options(
     *, keys_help: str, show_json_help: str | None = None
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Replace a command's ``options: CeremonyOptions`` parameter by the ceremony options."""
-    head: list[tuple[str, Any, Any]] = [
+    head: list[Option] = [
         ("keys", Path, typer.Option(..., "--keys", help=keys_help)),
         ("request", Path, typer.Option(..., "--request", help=REQUEST_HELP)),
         ("out", Path, typer.Option(..., "--out", help=OUT_HELP)),
@@ -86,34 +86,18 @@ def ceremony_options(
     ]
     if show_json_help is not None:
         head.append(("show_json", bool, typer.Option(False, "--show-json", help=show_json_help)))
-    tail: list[tuple[str, Any, Any]] = [
+    tail: list[Option] = [
         ("pin_fd", int | None, typer.Option(None, "--pin-fd", help=PIN_FD_HELP)),
         ("module", str | None, typer.Option(None, "--module", help=MODULE_HELP)),
         ("review_only", bool, typer.Option(False, "--review-only", help=REVIEW_ONLY_HELP)),
         ("full_ids", bool, typer.Option(False, "--full-ids", help=FULL_IDS_HELP)),
     ]
-    options = head + tail
-
-    def made(group: list[tuple[str, Any, Any]]) -> list[inspect.Parameter]:
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        return [inspect.Parameter(name, kind, default=default, annotation=t) for name, t, default in group]
 
     def decorate(command: Callable[..., R]) -> Callable[..., R]:
-        signature = inspect.signature(command)
         params: list[inspect.Parameter] = []
-        for param in signature.parameters.values():
-            params += made(head) if param.name == "options" else [param]
-        params += made(tail)
-
-        @functools.wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            given = {name: kwargs.pop(name) for name, _, _ in options if name in kwargs}  # direct calls may omit some
-            return command(*args, options=CeremonyOptions(**given), **kwargs)
-
-        annotations = {k: v for k, v in command.__annotations__.items() if k != "options"}
-        annotations |= {name: t for name, t, _ in options}
-        wrapper.__annotations__ = annotations
-        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        return wrapper
+        for param in inspect.signature(command).parameters.values():
+            params += parameters(head) if param.name == "options" else [param]
+        params += parameters(tail)
+        return bind(command, param="options", options=head + tail, signature=params, build=CeremonyOptions)
 
     return decorate

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+
+from appliance.common.optionset import Option, bind, parameters
 
 from ..config import ENV_FACTORY, ENV_INSECURE_HTTP, ENV_SERVER, ENV_TOKEN, ConnectionOptions
 
@@ -53,8 +54,7 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
     """
 
     def decorate(command: Callable[..., R]) -> Callable[..., R]:
-        signature = inspect.signature(command)
-        options: list[tuple[str, Any, Any]] = [
+        options: list[Option] = [
             ("server", str | None, server_option()),
             ("token", str | None, token_option()),
             ("token_file", Path | None, token_file_option()),
@@ -63,13 +63,10 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
         if factory:
             options.insert(0, ("factory", str | None, factory_option()))
         # --factory where the command puts its connection parameter, the rest before --home (or last).
-        made = [
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
-            for name, kind, default in options
-        ]
+        made = parameters(options)
         first, rest = (made[:1], made[1:]) if factory else ([], made)
         params: list[inspect.Parameter] = []
-        for param in signature.parameters.values():
+        for param in inspect.signature(command).parameters.values():
             if param.name == "connection":
                 params += first
                 continue
@@ -78,17 +75,7 @@ def connection_options(*, factory: bool = True) -> Callable[[Callable[..., R]], 
                 rest = []
             params.append(param)
         params += rest
-
-        @functools.wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            given = {name: kwargs.pop(name) for name, _, _ in options if name in kwargs}  # direct calls may omit some
-            return command(*args, connection=ConnectionOptions(**given), **kwargs)
-
-        annotations = {k: v for k, v in command.__annotations__.items() if k != "connection"}
-        annotations |= {name: kind for name, kind, _ in options}
-        wrapper.__annotations__ = annotations
-        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        return wrapper
+        return bind(command, param="connection", options=options, signature=params, build=ConnectionOptions)
 
     return decorate
 
