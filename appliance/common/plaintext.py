@@ -148,21 +148,37 @@ def root_table(root: Root, title: str) -> PlainTable:
             Column("bits", right=True),
         ),
     )
+    for row in root_rows(root):
+        table.add_row(*row)
+    table.caption = root_caption(root)
+    return table
+
+
+def root_rows(root: Root) -> list[tuple[str, str, str, str, str, str]]:
+    """One row per role key: role and threshold on its first key, short id, id rule, type, bits
+    (the same cells in the plain and the rich root table)."""
+    meta = root.meta
+    rows = []
     for name in sorted(meta.roles):
         role = meta.roles[name]
         for index, keyid in enumerate(role.keyids):
             key = meta.keys[keyid]
-            table.add_row(
-                shown(name) if index == 0 else "",
-                str(role.threshold) if index == 0 else "",
-                short(keyid),
-                SHORT_LABELS[keyid_rule(keyid, key)],
-                key.kind,
-                str(key.bits),
+            rows.append(
+                (
+                    shown(name) if index == 0 else "",
+                    str(role.threshold) if index == 0 else "",
+                    short(keyid),
+                    SHORT_LABELS[keyid_rule(keyid, key)],
+                    key.kind,
+                    str(key.bits),
+                )
             )
+    return rows
+
+
+def root_caption(root: Root) -> tuple[str, str]:
     signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
-    table.caption = (f"signed by: {signers}", f"id rules: {rules_legend(meta.keys)}")
-    return table
+    return f"signed by: {signers}", f"id rules: {rules_legend(root.meta.keys)}"
 
 
 def print_root(out: PlainConsole, root: Root, title: str, *, full_ids: bool = False) -> None:

@@ -11,7 +11,7 @@ Program text that wants emphasis builds a ``rich.text.Text`` with a style
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rich import box
@@ -20,13 +20,11 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..core.keyids import SHORT_LABELS, keyid_rule, listed_keyid_rule, rules_legend
-from ..core.keyroles import roles_of
-from ..core.keysarchive import KeyEntry
 from ..core.metadata import Root
 from ..core.review import CHANGE_LINES, SUMMARY_MAX_LINES, ResignTable, Review
 from ..core.safetext import MESSAGE_CAP, SHORT_ID, ascii_only, capped_middle, shown, visible
 from ..core.waveplan import WaveReview
+from .plaintext import root_caption, root_rows
 
 
 class LiteralConsole(Console):
@@ -96,21 +94,9 @@ def root_table(root: Root, title: str) -> Table:
     table.add_column("id rule")
     table.add_column("type")
     table.add_column("bits", justify="right")
-    for name in sorted(meta.roles):
-        role = meta.roles[name]
-        for index, keyid in enumerate(role.keyids):
-            key = meta.keys[keyid]
-            table.add_row(
-                shown(name) if index == 0 else "",
-                str(role.threshold) if index == 0 else "",
-                short(keyid),
-                SHORT_LABELS[keyid_rule(keyid, key)],
-                key.kind,
-                str(key.bits),
-            )
-    signers = ", ".join(short(s.keyid) for s in root.signatures) or "(none)"
-    rules = rules_legend(meta.keys)
-    table.caption = Text(f"signed by: {signers}\nid rules: {rules}")
+    for row in root_rows(root):
+        table.add_row(*row)
+    table.caption = Text("\n".join(root_caption(root)))
     table.caption_justify = "left"
     return table
 
@@ -126,29 +112,6 @@ def print_root(out: Console, root: Root, title: str, *, full_ids: bool = False) 
         out.print("key ids in full:")
         for line in full_id_lines(root_key_ids(root)):
             out.print(line)
-
-
-def key_table(entries: Iterable[KeyEntry], root: Root | None, files: Mapping[str, bytes] | None = None) -> Table:
-    table = Table(title="keys in tarball", title_justify="left")
-    table.add_column("file", no_wrap=True, overflow="fold")  # whole names: the officer compares them
-    table.add_column("key id", no_wrap=True)
-    table.add_column("id rule")
-    table.add_column("type")
-    table.add_column("private")
-    table.add_column("roles in root")
-    for entry in entries:
-        roles = "" if root is None else ", ".join(sorted(roles_of(root, entry)))
-        listed = root.meta.keyid_for(entry.public) if root is not None else None
-        keyid, rule = listed_keyid_rule(entry.keyid, entry.public, listed, (files or {}).get(entry.base + ".sec"))
-        table.add_row(
-            Text(shown(entry.base.rsplit("/", 1)[-1], MESSAGE_CAP), overflow="fold"),
-            short(keyid),
-            SHORT_LABELS[rule],
-            entry.public.kind,
-            "yes" if entry.private else ("token" if entry.token else "no"),
-            roles,
-        )
-    return table
 
 
 def wave_targets_table(review: WaveReview) -> Table:
