@@ -78,34 +78,6 @@ def check_date(text: str | None, today: Date) -> str:
     return text
 
 
-def build_sheets(
-    root: Root | None,
-    entries: Sequence[KeyEntry],
-    *,
-    factory: str,
-    date: str,
-    part_bytes: int,
-    shares: int | None,
-    threshold: int | None,
-    random_bytes: RandomBytes,
-    supersedes: str = "",
-) -> list[Sheet]:
-    sheets = [
-        with_custody(sheet, root, supersedes)
-        for sheet in _key_sheets(
-            root,
-            entries,
-            factory=factory,
-            date=date,
-            part_bytes=part_bytes,
-            shares=shares,
-            threshold=threshold,
-            random_bytes=random_bytes,
-        )
-    ]
-    return sheets
-
-
 TARGETS_NOTE = (
     "NOTE: the offline TARGETS key is not on this sheet and is not restored from it: give it its own sheet "
     "(backup print --key-id ID) or keep its copy-targets tarball in the safe."
@@ -127,7 +99,7 @@ def with_custody(sheet: Sheet, root: Root | None, supersedes: str) -> Sheet:
     return replace(sheet, fields=fields, instructions=(TARGETS_NOTE, *sheet.instructions))
 
 
-def _key_sheets(
+def build_sheets(
     root: Root | None,
     entries: Sequence[KeyEntry],
     *,
@@ -137,14 +109,17 @@ def _key_sheets(
     shares: int | None,
     threshold: int | None,
     random_bytes: RandomBytes,
+    supersedes: str = "",
 ) -> list[Sheet]:
+    """A sheet per key (or per share of it), each with the custody fields of ``root``."""
     sheets = []
     for entry in entries:
         if entry.private is None:
             raise KeyMissingError(f"the keys tarball holds no private key {entry.keyid[:16]}")
         roles = roles_of(root, entry)
         if shares is None or threshold is None:
-            sheets.append(key_sheet(entry.private, roles=roles, factory=factory, date=date, part_bytes=part_bytes))
+            sheet = key_sheet(entry.private, roles=roles, factory=factory, date=date, part_bytes=part_bytes)
+            sheets.append(with_custody(sheet, root, supersedes))
             continue
         mnemonics = split_secret(
             entry.private.kind,
@@ -154,18 +129,17 @@ def _key_sheets(
             random_bytes=random_bytes,
         )
         for number, mnemonic in enumerate(mnemonics, 1):
-            sheets.append(
-                share_sheet(
-                    entry.private,
-                    mnemonic,
-                    number=number,
-                    count=shares,
-                    roles=roles,
-                    factory=factory,
-                    date=date,
-                    part_bytes=part_bytes,
-                )
+            sheet = share_sheet(
+                entry.private,
+                mnemonic,
+                number=number,
+                count=shares,
+                roles=roles,
+                factory=factory,
+                date=date,
+                part_bytes=part_bytes,
             )
+            sheets.append(with_custody(sheet, root, supersedes))
     return sheets
 
 
