@@ -38,9 +38,10 @@ mkdir "$work/src"
 tar -C "$root" --exclude=./.venv --exclude=./.git --exclude='*.egg-info' --exclude=./build \
   --exclude='__pycache__' --exclude='.*_cache' --exclude=./.hypothesis -cf - . | tar -C "$work/src" -xf -
 
-# `pip wheel` of the project resolves its runtime dependencies (no extras) and writes
-# a wheel for each: downloaded when PyPI has one for this platform, built otherwise.
-"${pip[@]}" wheel -q --wheel-dir "$kit" "$work/src"
+# `pip wheel` of the project resolves its runtime dependencies, with the `token` extra so that
+# offline keys on PKCS#11 tokens work on the appliance, and writes a wheel for each:
+# downloaded when PyPI has one for this platform, built otherwise.
+"${pip[@]}" wheel -q --wheel-dir "$kit" "$work/src[token]"
 
 py_version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 

@@ -29,6 +29,8 @@ case "$location" in
     ;;
 esac
 "${offline[@]}" "$venv/bin/tuf-appliance" --help >"$work/help.txt"
+# The token extra is in the kit: keys on PKCS#11 tokens can be used on the appliance.
+"${offline[@]}" "$venv/bin/python" -c "import pkcs11"
 grep -q "keys" "$work/help.txt"
 
 # Smoke: list the keys of a small generated tarball (fixed-seed key, public output only).
@@ -37,7 +39,8 @@ keyid="$(
 import sys
 from pathlib import Path
 
-from appliance.core.keys import PrivateKey, public_key_file, secret_key_file
+from appliance.core.keys import public_key_file
+from appliance.core.privatekeys import PrivateKey, secret_key_file
 from appliance.core.keysarchive import KeysArchive
 
 key = PrivateKey.from_ed25519_seed(bytes([7]) * 32)
