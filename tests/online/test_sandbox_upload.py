@@ -233,7 +233,10 @@ def test_production_may_not_equal_a_different_ci_root(sandbox_server_targets) ->
     handle = sandbox_server_targets
     ci_v3 = next_root(handle.ci_root, signers=[handle.root_key])
     assert post(handle, ci_v3.to_bytes()).status == 200
-    other_v3 = next_root(handle.prod_root, signers=[handle.root_key, NEW_ROOT], root_keys=[NEW_ROOT])
+    # Same expiry as CI v3: two clock readings a second apart would add "expires" to the problems.
+    other_v3 = next_root(
+        handle.prod_root, signers=[handle.root_key, NEW_ROOT], root_keys=[NEW_ROOT], expires=ci_v3.meta.expires
+    )
     answer = post(handle, other_v3.to_bytes(), production=True)
     assert answer.status == 409
     assert answer.json()["problems"] == ["keys", "roles.root"]
