@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nacl.signing  # noqa: E402
 from timing import best  # noqa: E402
 
-from appliance.core.privatekeys import PrivateKey  # noqa: E402
 from appliance.core.metadata import Envelope, RoleKeys, RootMeta, sign_root  # noqa: E402
+from appliance.core.privatekeys import PrivateKey  # noqa: E402
 from appliance.core.strictjson import canonical, dumps_compact, loads  # noqa: E402
 from appliance.core.targets import add_signatures, check_production_targets, parse_targets, sign_targets  # noqa: E402
 from appliance.core.verify import check_role  # noqa: E402
