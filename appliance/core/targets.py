@@ -50,28 +50,43 @@ def parse_targets(envelope: Envelope) -> list[TargetLine]:
         raise MetadataError(f"targets.json lists more than {MAX_TARGETS} targets")
     lines = []
     for name, meta in sorted(targets.items()):
-        if not isinstance(meta, Mapping):
-            raise MetadataError(f"target {name!r} is not an object")
-        length = meta.get("length")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-            raise MetadataError(f"target {name!r} has no valid length")
-        hashes = meta.get("hashes")
-        if not isinstance(hashes, Mapping) or not hashes:
+        entry = target_entry(name, meta)
+        if not entry.hashes:
             raise MetadataError(f"target {name!r} has no hashes")
-        custom = meta.get("custom") if isinstance(meta.get("custom"), Mapping) else {}
-        assert isinstance(custom, Mapping)
-        hw = custom.get("hardwareIds", [])
-        tags = custom.get("tags", [])
-        lines.append(
-            TargetLine(
-                name,
-                str(custom.get("version", "")),
-                tuple(str(h) for h in hw) if isinstance(hw, list) else (),
-                tuple(str(t) for t in tags) if isinstance(tags, list) else (),
-                length,
-            )
-        )
+        lines.append(TargetLine(name, entry.version, entry.hardware_ids, entry.tags, entry.length))
     return lines
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """The fields of one target that reviews and checks read; ``hashes`` is {} when absent."""
+
+    length: int
+    hashes: Mapping[str, Any]
+    version: str
+    hardware_ids: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def target_entry(name: str, meta: object) -> TargetEntry:
+    """One target of a targets.json: an object with a valid length; custom fields read leniently."""
+    if not isinstance(meta, Mapping):
+        raise MetadataError(f"target {name!r} is not an object")
+    length = meta.get("length")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        raise MetadataError(f"target {name!r} has no valid length")
+    hashes = meta.get("hashes")
+    custom = meta.get("custom")
+    if not isinstance(custom, Mapping):
+        custom = {}
+    hw, tags = custom.get("hardwareIds"), custom.get("tags")
+    return TargetEntry(
+        length,
+        hashes if isinstance(hashes, Mapping) else {},
+        str(custom.get("version", "")),
+        tuple(str(h) for h in hw) if isinstance(hw, list) else (),
+        tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+    )
 
 
 def offline_targets_signers(root: Root, archive: KeysArchive) -> list[tuple[str, Signer, str]]:

@@ -30,6 +30,7 @@ from typing import Any
 from .errors import BundleError, MetadataError, UsageError, VerificationError
 from .metadata import TARGETS_TYPE, Envelope
 from .strictjson import JsonObject
+from .targets import target_entry
 from .timefmt import format_expires, parse_expires
 
 # Wave and tag names as the sandbox accepts them; fullmatch, so no trailing newline passes.
@@ -229,28 +230,11 @@ class TargetRow:
 def target_rows(targets: Mapping[str, Any]) -> list[TargetRow]:
     rows = []
     for name in sorted(targets):
-        meta = targets[name]
-        if not isinstance(meta, Mapping):
-            raise MetadataError(f"target {name!r} is not an object")
-        length = meta.get("length")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-            raise MetadataError(f"target {name!r} has no valid length")
-        hashes = meta.get("hashes")
-        sha = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+        entry = target_entry(name, targets[name])
+        sha = entry.hashes.get("sha256")
         if not isinstance(sha, str):
             raise MetadataError(f"target {name!r} has no sha256 hash")
-        custom = meta.get("custom") if isinstance(meta.get("custom"), Mapping) else {}
-        assert isinstance(custom, Mapping)
-        hw = custom.get("hardwareIds")
-        rows.append(
-            TargetRow(
-                name,
-                str(custom.get("version", "")),
-                tuple(str(h) for h in hw) if isinstance(hw, list) else (),
-                length,
-                sha,
-            )
-        )
+        rows.append(TargetRow(name, entry.version, entry.hardware_ids, entry.length, sha))
     return rows
 
 
